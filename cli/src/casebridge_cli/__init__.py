@@ -1,0 +1,1 @@
+"""The casebridge admin command."""

@@ -1,0 +1,1 @@
+"""casebridge shared library."""

@@ -1,0 +1,1 @@
+"""Test helpers we own: builders, a recording publisher, the broker fixture."""

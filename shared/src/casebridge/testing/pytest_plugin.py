@@ -1,0 +1,1 @@
+"""pytest plugin: real-broker and database fixtures."""
