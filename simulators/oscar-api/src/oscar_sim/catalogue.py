@@ -74,7 +74,11 @@ _SERVICE_NAMESPACE = uuid.UUID("6f1c1c1e-6a55-4f0b-9a0e-0f5c2a7b0c51")
 
 def service_uuid(name: str) -> str:
     """Stable catalogue uuid for a service name (the same on every client)."""
-    return str(uuid.uuid5(_SERVICE_NAMESPACE, name))
+    known = _SERVICE_UUIDS.get(name)
+    return known if known is not None else str(uuid.uuid5(_SERVICE_NAMESPACE, name))
+
+
+_SERVICE_UUIDS = {name: str(uuid.uuid5(_SERVICE_NAMESPACE, name)) for name in SERVICE_NAMES}
 
 
 # Cambodian province codes 01-25 (cambodia-province-users.json keys, plus 19 Stung Treng,
