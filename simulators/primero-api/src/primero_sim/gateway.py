@@ -1,0 +1,152 @@
+"""The outermost ASGI layer: journal of writes, fault injection, configuration lock.
+
+It sits outside FastAPI so a ``drop`` fault can reach uvicorn's transport and
+close the connection without any response, like a failing proxy would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from primero_sim import SIM_PREFIX
+from primero_sim.clock import iso_ms
+from primero_sim.errors import WWW_AUTHENTICATE, ApiError
+from primero_sim.faults import Fault
+from primero_sim.journal import WRITE_METHODS, Write
+from primero_sim.responses import OrjsonResponse
+from primero_sim.state import SimState
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # block like a live connection until cancelled
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _decode(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace")
+
+
+class Gateway:
+    def __init__(self, app: ASGIApp, state: SimState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(SIM_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        method, path = scope["method"], scope["path"]
+        write: Write | None = None
+        if method in WRITE_METHODS and path.startswith("/api/"):
+            body = await _read_body(receive)
+            receive = _replay(body)
+            query = scope.get("query_string", b"").decode("latin-1")
+            write = state.journal.record(
+                method, path, query, _decode(body), iso_ms(state.clock.now())
+            )
+        fired = state.faults.fire(method, path) if state.faults else []
+        delay = sum(f.latency_ms for f in fired if f.kind == "latency")
+        if delay:
+            await asyncio.sleep(delay / 1000.0)
+        outcome = next((f for f in fired if f.kind != "latency"), None)
+        if outcome is not None:
+            if write is not None:
+                write.fault = outcome.kind
+            await self._inject(outcome, scope, receive, send, write)
+            return
+        if state.config_locked and path.startswith("/api/v2"):
+            seconds = str(state.config_locked)
+            error = ApiError(503, "Service Unavailable", f"Retry-After: {seconds}")
+            response: Response = OrjsonResponse(
+                error.body(path), 503, headers={"Retry-After": seconds}
+            )
+            await self._send(response, scope, receive, send, write)
+            return
+
+        async def recording_send(message: Message) -> None:
+            if write is not None and message["type"] == "http.response.start":
+                write.status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, recording_send)
+
+    async def _send(
+        self, response: Response, scope: Scope, receive: Receive, send: Send, write: Write | None
+    ) -> None:
+        if write is not None:
+            write.status = response.status_code
+        await response(scope, receive, send)
+
+    async def _inject(
+        self, fault: Fault, scope: Scope, receive: Receive, send: Send, write: Write | None
+    ) -> None:
+        path = scope["path"]
+        response: Response
+        if fault.kind == "drop":
+            if write is not None:
+                write.status = None
+            await _drop(send)
+            return
+        if fault.kind == "throttle":
+            response = PlainTextResponse(
+                "Retry later\n", 429, headers={"Retry-After": str(fault.retry_after)}
+            )
+        elif fault.kind == "expire_token":
+            request = Request(scope)
+            message = self.state.auth.expire_credential(request.headers, request.cookies)
+            response = OrjsonResponse(
+                {"error": message}, 401, headers={"WWW-Authenticate": WWW_AUTHENTICATE}
+            )
+        elif fault.status == 502:
+            response = Response(
+                b"<html><body><h1>502 Bad Gateway</h1></body></html>", 502, media_type="text/html"
+            )
+        elif fault.status == 503:
+            seconds = str(fault.retry_after)
+            error = ApiError(503, "Service Unavailable", f"Retry-After: {seconds}")
+            response = OrjsonResponse(error.body(path), 503, headers={"Retry-After": seconds})
+        else:
+            response = OrjsonResponse(ApiError(500, "Internal Server Error").body(path), 500)
+        await self._send(response, scope, receive, send, write)
+
+
+async def _drop(send: Send) -> None:
+    """Close the TCP connection with no response, via uvicorn's transport."""
+    cycle: Any = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionAbortedError("simulated dropped connection")
+    transport.abort()
+    if hasattr(cycle, "disconnected"):
+        cycle.disconnected = True  # so uvicorn does not try to write a 500
+    await asyncio.sleep(0)
