@@ -1,0 +1,49 @@
+"""The failure taxonomy: the exception class decides delivery, in the consumer wrapper alone.
+
+- `TransientError`: the world may heal (network, timeout, 5xx, 429) -> delayed retry.
+- `PermanentError`: retrying cannot help (mapping gap, 4xx, business rule) -> dead letter at once.
+- `InvalidMessage`: the message itself is unreadable or breaks its contract -> dead letter at once.
+- anything else: a bug -> dead letter, logged at error level.
+"""
+
+from __future__ import annotations
+
+
+class CasebridgeError(Exception):
+    """Base of every error casebridge raises on purpose."""
+
+
+class TransientError(CasebridgeError):
+    """A failure worth retrying later; `retry_after` (seconds) overrides the backoff when given."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(CasebridgeError):
+    """A failure no retry can fix; the message goes to its dead-letter queue with this reason."""
+
+
+class InvalidMessage(PermanentError):
+    """The body cannot be decoded, or does not validate against its contract."""
+
+
+class Superseded(CasebridgeError):
+    """Raised by a loader when the target already holds newer data; the message is acked."""
+
+
+class BrokerError(CasebridgeError):
+    """Base of broker-side failures seen by a publisher."""
+
+
+class BrokerUnavailable(BrokerError, TransientError):
+    """No connection to the broker within the allowed wait; nothing was published."""
+
+
+class PublishNotConfirmed(BrokerError, TransientError):
+    """The broker nacked it, closed the channel, or the connection dropped before a confirm."""
+
+
+class Unroutable(BrokerError, PermanentError):
+    """The broker returned the message: no queue is bound for its routing key."""

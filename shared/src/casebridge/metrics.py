@@ -1,0 +1,50 @@
+"""Prometheus metrics of the consumer wrapper: handled / retried / dead-lettered per queue."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+
+
+class ConsumerMetrics:
+    """Counters and a latency histogram, one set per Prometheus registry."""
+
+    _by_registry: ClassVar[dict[int, ConsumerMetrics]] = {}
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.messages = Counter(
+            "casebridge_messages",
+            "Messages finished by the consumer wrapper, by queue and outcome"
+            " (handled, superseded, retried, dead_lettered, requeued).",
+            ["queue", "outcome"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "casebridge_handler_seconds",
+            "Time from delivery to settlement, by queue.",
+            ["queue"],
+            registry=registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+
+    @classmethod
+    def for_registry(cls, registry: CollectorRegistry) -> ConsumerMetrics:
+        """The metrics bound to `registry`, created once (Prometheus refuses duplicates)."""
+        key = id(registry)
+        if key not in cls._by_registry:
+            cls._by_registry[key] = cls(registry)
+        return cls._by_registry[key]
+
+    @classmethod
+    def default(cls) -> ConsumerMetrics:
+        """Metrics on the process-wide registry that `/metrics` serves."""
+        return cls.for_registry(REGISTRY)
+
+    def count(self, queue: str, outcome: str) -> None:
+        """Count one finished message."""
+        self.messages.labels(queue=queue, outcome=outcome).inc()
+
+    def observe(self, queue: str, seconds: float) -> None:
+        """Record one handling time."""
+        self.latency.labels(queue=queue).observe(seconds)

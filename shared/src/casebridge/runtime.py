@@ -1,0 +1,49 @@
+"""Running a service: health endpoint, signal handling, graceful shutdown, exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from casebridge.health import HealthServer
+from casebridge.settings import HealthSettings
+
+log = structlog.get_logger(__name__)
+
+
+async def run_service(
+    *,
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+    ready: Callable[[], bool],
+    health: HealthSettings,
+    stop_event: asyncio.Event | None = None,
+) -> None:
+    """Start, serve until SIGTERM/SIGINT (or `stop_event`), then stop gracefully.
+
+    `stop` must finish or return in-flight messages; this function returns normally so the
+    process exits 0 after a clean drain.
+    """
+    stopping = stop_event or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    server = None
+    if health.health_port:
+        server = HealthServer(health.health_host, health.health_port, ready=ready)
+        await server.start()
+    try:
+        await start()
+        log.info("service_running")
+        await stopping.wait()
+        log.info("service_stopping")
+    finally:
+        await stop()
+        if server is not None:
+            await server.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("service_stopped")
