@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from oscar_sim.paths import CLIENTS, SIGN_IN, UPDATE_STATUSES
 
 UNAUTHENTICATED = {"errors": ["You need to sign in or sign up before continuing."]}
@@ -19,11 +20,14 @@ def test_sign_in_returns_the_five_auth_headers_with_a_one_week_expiry(oscar, htt
     headers = response.headers
     assert headers["token-type"] == "Bearer"
     assert headers["uid"] == oscar.email
-    assert headers["access-token"] and headers["client"]
+    assert headers["access-token"]
+    assert headers["client"]
     assert abs(int(headers["expiry"]) - (before + 7 * 86400)) < 60
     body = response.json()["data"]
-    assert body["email"] == oscar.email and body["provider"] == "email"
-    assert "tokens" not in body and "created_at" not in body
+    assert body["email"] == oscar.email
+    assert body["provider"] == "email"
+    assert "tokens" not in body
+    assert "created_at" not in body
 
 
 def test_bad_credentials_give_401_with_success_false(oscar, http):
@@ -85,10 +89,12 @@ def test_update_statuses_needs_no_auth(oscar, http):
 
 def test_sign_out_revokes_the_client(oscar, http, auth):
     response = http.delete(oscar.url + "/api/v1/admin_auth/sign_out", headers=auth)
-    assert response.status_code == 200 and response.json() == {"success": True}
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
     assert http.get(oscar.url + CLIENTS, headers=auth).status_code == 401
     again = http.delete(oscar.url + "/api/v1/admin_auth/sign_out", headers=auth)
-    assert again.status_code == 404 and again.json()["success"] is False
+    assert again.status_code == 404
+    assert again.json()["success"] is False
 
 
 def test_password_is_never_journaled(oscar, http, auth):

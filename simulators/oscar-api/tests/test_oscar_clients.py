@@ -51,14 +51,17 @@ def test_reference_samples_come_back_in_both_shapes_referred_first(oscar, http, 
     data = response.json()["data"]
     assert list(response.json()) == ["data"]
     flags = [item["is_referred"] for item in data]
-    assert flags == sorted(flags, reverse=True) and True in flags and False in flags
+    assert flags == sorted(flags, reverse=True)
+    assert True in flags
+    assert False in flags
     for item in data:
         assert set(item) == (REFERRED_KEYS if item["is_referred"] else SHARED_KEYS)
     linked = next(i for i in data if i["slug"] == "abc-1234")
     assert linked["resource"] == "primero"
     assert {s["referral_id"] for s in linked["services"]} == {1193, 1194}
     unlinked = next(i for i in data if i["slug"] == "eiu-890")
-    assert unlinked["resource"] is None and unlinked["services"] == []
+    assert unlinked["resource"] is None
+    assert unlinked["services"] == []
     assert unlinked["local_family_name"] == "សុខ"
 
 
