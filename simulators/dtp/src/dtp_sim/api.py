@@ -1,0 +1,53 @@
+"""The DTP endpoints casebridge POSTs to (API.md §3.3): gate, then record.
+
+DTP's response bodies are undocumented and the jobs ignore them (any 2xx is success), so
+an accepted message gets ``200 {"status": "received", "message_id": ...}``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from dtp_sim.endpoints import ENDPOINTS
+from dtp_sim.gateway import check
+from dtp_sim.responses import json_response
+from dtp_sim.state import DtpSim, Received
+
+
+def build_router(sim: DtpSim) -> APIRouter:
+    router = APIRouter()
+    base = sim.config.base_path.rstrip("/")
+
+    def endpoint_handler(endpoint: str):  # type: ignore[no-untyped-def]
+        async def receive(request: Request) -> Response:
+            refusal = check(request.headers, sim.config)
+            if refusal is not None:
+                return json_response(refusal.status, refusal.body)
+            try:
+                body = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                return json_response(400, {"statusCode": 400, "message": "Body is not JSON."})
+            if not isinstance(body, dict):
+                return json_response(
+                    400, {"statusCode": 400, "message": "Body must be a JSON object."}
+                )
+            message_id = str(uuid.uuid4())
+            sim.received.append(
+                Received(len(sim.received) + 1, endpoint, body, sim.clock.now(), message_id)
+            )
+            return json_response(200, {"status": "received", "message_id": message_id})
+
+        return receive
+
+    for endpoint in ENDPOINTS:
+        router.add_api_route(
+            f"{base}/{endpoint}",
+            endpoint_handler(endpoint),
+            methods=["POST"],
+            include_in_schema=False,
+        )
+    return router

@@ -1,0 +1,147 @@
+"""ASGI middleware in front of the simulated API: journals writes, then applies faults.
+
+It sits outside the routes so a faulted request is still journaled (with the fault named),
+and so faults look like what a proxy in front of the real server would do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dtp_sim.clock import SimClock
+from dtp_sim.connections import ConnectionRegistry
+from dtp_sim.faults import FaultBook
+from dtp_sim.journal import Journal
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def decode_body(raw: bytes) -> Any:
+    """JSON when it parses, the text otherwise, None when empty."""
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", errors="replace")
+
+
+class InterceptionMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        control_prefix: str,
+        journal: Journal,
+        faults: FaultBook,
+        connections: ConnectionRegistry,
+        clock: SimClock,
+        error_response: Callable[[int], tuple[str, bytes]],
+        redact: Callable[[str, Any], Any] = lambda _path, body: body,
+        on_expire_token: Callable[[dict[str, str]], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.control_prefix = control_prefix
+        self.journal = journal
+        self.faults = faults
+        self.connections = connections
+        self.clock = clock
+        self.error_response = error_response
+        self.redact = redact
+        self.on_expire_token = on_expire_token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(self.control_prefix):
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        raw = await self._read_body(receive)
+        entry = None
+        if method in WRITE_METHODS:
+            body = self.redact(path, decode_body(raw))
+            query = scope.get("query_string", b"").decode("latin-1")
+            entry = self.journal.open(method, path, query, body, self.clock.now())
+
+        decision = self.faults.decide(method, path)
+        if decision.latency_s:
+            await asyncio.sleep(decision.latency_s)
+        if entry is not None and decision.outcome not in (None, "expire_token"):
+            entry.fault = decision.outcome
+        if decision.outcome == "drop":
+            await self._drop(scope, receive)
+            return
+        if decision.outcome == "error":
+            content_type, payload = self.error_response(decision.status)
+            await _respond(send, decision.status, payload, [(b"content-type", content_type)])
+            if entry is not None:
+                entry.status = decision.status
+            return
+        if decision.outcome == "throttle":
+            headers = [
+                (b"content-type", "application/json"),
+                (b"retry-after", str(decision.retry_after)),
+            ]
+            body_429 = orjson.dumps(
+                {"statusCode": 429, "message": "Rate limit is exceeded. Try again later."}
+            )
+            await _respond(send, 429, body_429, headers)
+            if entry is not None:
+                entry.status = 429
+            return
+        if decision.outcome == "expire_token" and self.on_expire_token is not None:
+            self.on_expire_token(_headers(scope))
+            if entry is not None:
+                entry.fault = "expire_token"
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        async def capture(message: Message) -> None:
+            if entry is not None and message["type"] == "http.response.start":
+                entry.status = int(message["status"])
+            await send(message)
+
+        await self.app(scope, replay, capture)
+
+    @staticmethod
+    async def _read_body(receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _drop(self, scope: Scope, receive: Receive) -> None:
+        client = scope.get("client")
+        peer = (str(client[0]), int(client[1])) if client else None
+        if self.connections.abort(peer):
+            # Wait for the server to notice, so it does not try to answer a dead socket.
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, str]]) -> None:
+    raw_headers = [(name, value.encode("latin-1")) for name, value in headers]
+    raw_headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
