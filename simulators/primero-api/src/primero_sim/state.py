@@ -61,6 +61,7 @@ class SimState:
         self.auth.reset()
         self.clock.reset()
         self.config_locked = 0
+        self.set_regime(self.config.auth_regime, self.config.csrf_protection)
 
     def seed_samples(self) -> dict[str, int]:
         """Load the reference sample cases and referrals (copied verbatim into the package)."""
