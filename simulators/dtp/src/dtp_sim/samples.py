@@ -11,7 +11,14 @@ import orjson
 
 def _records(name: str) -> list[dict[str, Any]]:
     raw = resources.files("dtp_sim").joinpath(name).read_bytes()
-    return [dict(item["record"]) for item in orjson.loads(raw)["records"]]
+    return [_webhook_body(item["record"]) for item in orjson.loads(raw)["records"]]
+
+
+def _webhook_body(record: dict[str, Any]) -> dict[str, Any]:
+    """One fixture is captured as OpenFn state (``{"data": body}``); DTP sends the body."""
+    if set(record) == {"data"} and isinstance(record["data"], dict):
+        return dict(record["data"])
+    return dict(record)
 
 
 def reference_referrals() -> list[dict[str, Any]]:
