@@ -7,6 +7,7 @@ an accepted message gets ``200 {"status": "received", "message_id": ...}``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 import orjson
 from fastapi import APIRouter, Request
@@ -22,7 +23,7 @@ def build_router(sim: DtpSim) -> APIRouter:
     router = APIRouter()
     base = sim.config.base_path.rstrip("/")
 
-    def endpoint_handler(endpoint: str):  # type: ignore[no-untyped-def]
+    def endpoint_handler(endpoint: str) -> Callable[[Request], Awaitable[Response]]:
         async def receive(request: Request) -> Response:
             refusal = check(request.headers, sim.config)
             if refusal is not None:
