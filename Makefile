@@ -15,8 +15,11 @@ lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 
+# Every import package under a src/ folder of the workspace, type-checked as installed.
+MYPY_PACKAGES = $(foreach d,$(wildcard shared/src/*/ services/*/src/*/ simulators/*/src/*/ cli/src/*/),-p $(notdir $(patsubst %/,%,$(d))))
+
 typecheck: sync
-	$(UV) run mypy
+	$(UV) run mypy $(MYPY_PACKAGES)
 
 test: sync
 	$(UV) run pytest $(PYTEST_ARGS)
@@ -30,7 +33,7 @@ schemas: sync
 bench: bench-bus
 
 bench-bus: sync
-	$(UV) run python bench/bench_bus.py --messages 30000
+	$(UV) run python -m bench.bench_bus --messages 30000
 
 bench-sim: sync
-	$(UV) run python bench/bench_sim.py
+	$(UV) run python -m bench.bench_sim

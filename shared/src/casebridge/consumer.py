@@ -7,6 +7,8 @@ decode -> validate -> bind log context -> call a plain handler -> publish its ou
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,7 +18,12 @@ from typing import Any
 import structlog
 
 from casebridge import headers as h
-from casebridge.errors import InvalidMessage, PermanentError, Superseded, TransientError
+from casebridge.errors import (
+    InvalidMessage,
+    PermanentError,
+    Superseded,
+    TransientError,
+)
 from casebridge.messages import Envelope, MessageRegistry
 from casebridge.metrics import ConsumerMetrics
 from casebridge.publishing import to_outgoing
@@ -26,7 +33,10 @@ from casebridge.transport import ConsumerHandle, Delivery, Outgoing, Transport
 log = structlog.get_logger(__name__)
 
 #: A handler takes one validated message and returns the messages it produces (may be none).
-Handler = Callable[[Envelope], Awaitable[Sequence[Envelope] | None]]
+#: Plain functions (pure mappings) take a faster path than coroutine functions (I/O).
+AsyncHandler = Callable[[Envelope], Awaitable[Sequence[Envelope] | None]]
+SyncHandler = Callable[[Envelope], Sequence[Envelope] | None]
+Handler = AsyncHandler | SyncHandler
 
 
 class Consumer:
@@ -61,6 +71,10 @@ class Consumer:
         self._topology = topology
         self._queue: WorkQueue = topology.work_queue(queue)
         self._handler = handler
+        self._is_async = inspect.iscoroutinefunction(handler)
+        self._sync_in_flight = 0
+        self._sync_idle = asyncio.Event()
+        self._sync_idle.set()
         self._registry = registry
         self._stage = stage
         self._prefetch = prefetch
@@ -74,7 +88,7 @@ class Consumer:
     @property
     def in_flight(self) -> int:
         """Deliveries being handled right now."""
-        return len(self._tasks)
+        return len(self._tasks) + self._sync_in_flight
 
     async def start(self) -> None:
         """Subscribe to the work queue."""
@@ -87,6 +101,8 @@ class Consumer:
         """Stop consuming; finish or return in-flight messages; flush acks."""
         if self._handle is not None:
             await self._handle.cancel()
+        with contextlib.suppress(TimeoutError):  # confirms of the sync path arrive by callback
+            await asyncio.wait_for(self._sync_idle.wait(), self._grace_s)
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self._grace_s)
             for task in pending:
@@ -98,80 +114,158 @@ class Consumer:
         log.info("consumer_stopped", queue=self._queue.name)
 
     def _on_delivery(self, delivery: Delivery) -> None:
-        task = asyncio.get_running_loop().create_task(self._process(delivery))
+        if self._is_async:
+            task = asyncio.get_running_loop().create_task(self._process(delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self._process_now(delivery)
+
+    def _process_now(self, delivery: Delivery) -> None:
+        """The fast path for plain (sync) handlers: no task per message on success.
+
+        The handler runs in the delivery callback, its outputs are sent at once, and the input is
+        acked from the confirm callbacks. Any failure continues as a task on the common path.
+        """
+        attempt = int(delivery.headers.get(h.ATTEMPTS) or 0) + 1
+        started = time.perf_counter()
+        message: Envelope | None = None
+        try:
+            message = self._registry.decode(delivery.body, type_hint=delivery.message_type)
+            outputs = [self._outgoing(o) for o in self._handler(message) or ()]  # type: ignore[union-attr]
+        except Exception as exc:
+            self._fail_later(delivery, started, message, exc, attempt)
+            return
+        if not outputs:
+            self._finish(delivery, "handled", started)
+            return
+        self._sync_in_flight += 1
+        self._sync_idle.clear()
+        remaining = len(outputs)
+        first_error: BaseException | None = None
+
+        def confirmed(error: BaseException | None) -> None:
+            nonlocal remaining, first_error
+            remaining -= 1
+            first_error = first_error or error
+            if remaining:
+                return
+            self._sync_in_flight -= 1
+            if not self._sync_in_flight:
+                self._sync_idle.set()
+            if first_error is None:
+                self._finish(delivery, "handled", started)
+            else:
+                self._fail_later(delivery, started, message, first_error, attempt)
+
+        for out in outputs:
+            self._transport.publish_then(out, confirmed)
+
+    def _fail_later(
+        self,
+        delivery: Delivery,
+        started: float,
+        message: Envelope | None,
+        exc: BaseException,
+        attempt: int,
+    ) -> None:
+        work = self._settle(delivery, started, self._failed(delivery, message, exc, attempt))
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _finish(self, delivery: Delivery, outcome: str, started: float) -> None:
+        delivery.ack()
+        self._metrics.count(self._queue.name, outcome)
+        self._metrics.observe(self._queue.name, time.perf_counter() - started)
+
     async def _process(self, delivery: Delivery) -> None:
         attempt = int(delivery.headers.get(h.ATTEMPTS) or 0) + 1
-        started = time.perf_counter()
+        await self._settle(
+            delivery, time.perf_counter(), self._decode_and_handle(delivery, attempt)
+        )
+
+    async def _settle(self, delivery: Delivery, started: float, work: Awaitable[str]) -> None:
+        """Await the outcome, then ack; if recording a failure fails, hand the message back."""
         queue = self._queue.name
         try:
-            try:
-                message = self._registry.decode(delivery.body)
-            except InvalidMessage as exc:
-                await self._dead_letter(delivery, exc, attempt)
-                outcome = "dead_lettered"
-            else:
-                with structlog.contextvars.bound_contextvars(
-                    queue=queue,
-                    message_id=message.message_id,
-                    correlation_id=message.correlation_id,
-                    message_type=message.message_type,
-                    flow=message.flow,
-                    record_id=message.source.record_id,
-                    attempt=attempt,
-                ):
-                    outcome = await self._handle_message(delivery, message, attempt)
+            outcome = await work
         except asyncio.CancelledError:
             delivery.requeue()
             self._metrics.count(queue, "requeued")
             raise
         except Exception as exc:
-            # Recording the failure failed (typically the broker is gone): hand the message
-            # back untouched; it is redelivered and nothing is lost.
+            # Typically the broker is gone: the message is returned untouched and redelivered,
+            # so nothing is lost.
             log.warning("settle_failed_requeued", queue=queue, error_class=type(exc).__name__)
             delivery.requeue()
             self._metrics.count(queue, "requeued")
             return
-        delivery.ack()
-        self._metrics.count(queue, outcome)
-        self._metrics.observe(queue, time.perf_counter() - started)
+        self._finish(delivery, outcome, started)
 
-    async def _handle_message(self, delivery: Delivery, message: Envelope, attempt: int) -> str:
+    async def _decode_and_handle(self, delivery: Delivery, attempt: int) -> str:
         try:
-            outputs = await self._handler(message) or ()
+            message = self._registry.decode(delivery.body, type_hint=delivery.message_type)
+        except InvalidMessage as exc:
+            return await self._failed(delivery, None, exc, attempt)
+        self._bind(message, attempt)
+        try:
+            outputs = await self._handler(message) or ()  # type: ignore[misc]
             await self._publish_all(outputs)
-        except Superseded as exc:
-            log.info("superseded", reason=str(exc))
-            return "superseded"
-        except TransientError as exc:
-            if attempt >= self._max_attempts:
-                await self._dead_letter(delivery, exc, attempt, gave_up=True)
-                return "dead_lettered"
-            await self._retry(delivery, exc, attempt)
-            return "retried"
-        except PermanentError as exc:
-            await self._dead_letter(delivery, exc, attempt)
-            return "dead_lettered"
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            frame = traceback.extract_tb(exc.__traceback__)[-1:]
-            where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
-            # The class and place only: a bug's message may quote child data.
-            log.error("handler_bug", error_class=type(exc).__name__, where=where)
-            await self._dead_letter(delivery, exc, attempt, bug=True)
-            return "dead_lettered"
+            return await self._failed(delivery, message, exc, attempt)
         return "handled"
+
+    def _bind(self, message: Envelope, attempt: int) -> None:
+        # Each delivery runs in its own task, hence its own context copy: binding without the
+        # reset of `bound_contextvars` is safe and cheaper on the hot path.
+        structlog.contextvars.bind_contextvars(
+            queue=self._queue.name,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            flow=message.flow,
+            record_id=message.source.record_id,
+            attempt=attempt,
+        )
+
+    async def _failed(
+        self, delivery: Delivery, message: Envelope | None, exc: BaseException, attempt: int
+    ) -> str:
+        """Decide what a failure means for delivery; returns the outcome to count."""
+        if message is not None:
+            self._bind(message, attempt)
+        if isinstance(exc, Superseded):
+            log.info("superseded", reason=str(exc))
+            return "superseded"
+        if isinstance(exc, TransientError):
+            if attempt >= self._max_attempts:
+                await self._dead_letter(delivery, message, exc, attempt, gave_up=True)
+                return "dead_lettered"
+            await self._retry(delivery, exc, attempt)
+            return "retried"
+        if isinstance(exc, PermanentError):
+            await self._dead_letter(delivery, message, exc, attempt)
+            return "dead_lettered"
+        frame = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
+        # The class and place only: a bug's message may quote child data.
+        log.error("handler_bug", error_class=type(exc).__name__, where=where)
+        await self._dead_letter(delivery, message, exc, attempt, bug=True)
+        return "dead_lettered"
+
+    def _outgoing(self, message: Envelope) -> Outgoing:
+        exchange, routing_key = self._topology.route(message)
+        return to_outgoing(message, exchange, routing_key)
 
     async def _publish_all(self, outputs: Sequence[Envelope]) -> None:
         if not outputs:
             return
-        messages = []
-        for out in outputs:
-            exchange, routing_key = self._topology.route(out)
-            messages.append(to_outgoing(out, exchange, routing_key))
+        messages = [self._outgoing(out) for out in outputs]
+        if len(messages) == 1:  # the common case; gather would add a task per message
+            await self._transport.publish(messages[0])
+            return
         results = await asyncio.gather(
             *(self._transport.publish(m) for m in messages), return_exceptions=True
         )
@@ -199,6 +293,7 @@ class Consumer:
     async def _dead_letter(
         self,
         delivery: Delivery,
+        message: Envelope | None,
         exc: BaseException,
         attempt: int,
         *,
@@ -210,6 +305,15 @@ class Consumer:
         if gave_up:
             reason = f"gave up after {attempt} attempts: {reason}"
         headers: dict[str, Any] = dict(delivery.headers)
+        # Identity travels in AMQP properties; copy it into headers so a DLQ listing needs no
+        # body decoding and survives any tool that drops properties.
+        for key, value in (
+            (h.MESSAGE_ID, delivery.message_id),
+            (h.CORRELATION_ID, delivery.correlation_id),
+            (h.MESSAGE_TYPE, delivery.message_type),
+        ):
+            if value is not None:
+                headers.setdefault(key, value)
         headers.update(
             {
                 h.DEAD_QUEUE: self._queue.name,
@@ -223,8 +327,11 @@ class Consumer:
         )
         if bug or not isinstance(exc, PermanentError | TransientError):
             headers[h.DEAD_TRACEBACK] = _short_traceback(exc)
-        if self._mapping_version and h.MAPPING_VERSION not in headers:
-            headers[h.MAPPING_VERSION] = self._mapping_version
+        mapping_version = getattr(message, "mapping_version", None) or self._mapping_version
+        if mapping_version and h.MAPPING_VERSION not in headers:
+            headers[h.MAPPING_VERSION] = mapping_version
+        if message is not None:
+            headers.setdefault(h.FLOW, message.flow)
         await self._transport.publish(_copy(delivery, "", self._queue.dlq, headers))
         if isinstance(exc, PermanentError) and not bug:
             log.warning("dead_lettered", error_class=type(exc).__name__, reason=reason)
@@ -238,14 +345,10 @@ def _copy(delivery: Delivery, exchange: str, routing_key: str, headers: dict[str
         routing_key=routing_key,
         body=delivery.body,
         headers=headers,
-        message_id=_str_or_none(delivery.headers.get(h.MESSAGE_ID)),
-        correlation_id=_str_or_none(delivery.headers.get(h.CORRELATION_ID)),
-        message_type=_str_or_none(delivery.headers.get(h.MESSAGE_TYPE)),
+        message_id=delivery.message_id,
+        correlation_id=delivery.correlation_id,
+        message_type=delivery.message_type,
     )
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value is None else str(value)
 
 
 def _now() -> str:

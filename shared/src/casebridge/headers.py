@@ -1,7 +1,6 @@
 """AMQP header names casebridge writes; one place, so producers and readers agree."""
 
 MESSAGE_TYPE = "cb-type"
-SCHEMA_VERSION = "cb-schema-version"
 MESSAGE_ID = "cb-message-id"
 CORRELATION_ID = "cb-correlation-id"
 FLOW = "cb-flow"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
@@ -13,6 +13,9 @@ class ConsumerMetrics:
     _by_registry: ClassVar[dict[int, ConsumerMetrics]] = {}
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        # labels() costs a lock and a dict lookup per call; children are cached per label set.
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._histograms: dict[str, Any] = {}
         self.messages = Counter(
             "casebridge_messages",
             "Messages finished by the consumer wrapper, by queue and outcome"
@@ -43,8 +46,15 @@ class ConsumerMetrics:
 
     def count(self, queue: str, outcome: str) -> None:
         """Count one finished message."""
-        self.messages.labels(queue=queue, outcome=outcome).inc()
+        key = (queue, outcome)
+        child = self._counters.get(key)
+        if child is None:
+            child = self._counters[key] = self.messages.labels(queue=queue, outcome=outcome)
+        child.inc()
 
     def observe(self, queue: str, seconds: float) -> None:
         """Record one handling time."""
-        self.latency.labels(queue=queue).observe(seconds)
+        child = self._histograms.get(queue)
+        if child is None:
+            child = self._histograms[queue] = self.latency.labels(queue=queue)
+        child.observe(seconds)

@@ -31,6 +31,9 @@ class Delivery(abc.ABC):
     redelivered: bool
     queue: str
     routing_key: str
+    message_id: str | None
+    correlation_id: str | None
+    message_type: str | None
 
     @abc.abstractmethod
     def ack(self) -> None:
@@ -42,6 +45,8 @@ class Delivery(abc.ABC):
 
 
 DeliveryCallback = Callable[[Delivery], None]
+#: Called once with None when the broker confirmed a publish, or with the error.
+ConfirmCallback = Callable[[BaseException | None], None]
 
 
 class ConsumerHandle(abc.ABC):
@@ -70,6 +75,11 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def publish(self, message: Outgoing) -> None:
         """Return only once the broker confirmed the message; raise otherwise."""
+
+    @abc.abstractmethod
+    def publish_then(self, message: Outgoing, on_done: ConfirmCallback) -> None:
+        """Send now; `on_done(None)` on the confirm, `on_done(error)` otherwise. No window: the
+        caller's own bound (e.g. prefetch) limits how many are in flight."""
 
     @abc.abstractmethod
     async def consume(

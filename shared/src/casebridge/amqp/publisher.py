@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +27,22 @@ from casebridge.transport import Outgoing
 log = structlog.get_logger(__name__)
 
 
-@dataclass(eq=False)
+#: Called once with None (confirmed) or the error.
+ConfirmCallback = Callable[[BaseException | None], None]
+
+
+@dataclass(eq=False, slots=True)
 class _Pending:
     message: Outgoing
-    future: asyncio.Future[None]
+    on_done: ConfirmCallback
+    deadline: float
     returned: bool = field(default=False)
+    settled: bool = field(default=False)
+
+    def resolve(self, error: BaseException | None) -> None:
+        if not self.settled:
+            self.settled = True
+            self.on_done(error)
 
 
 class ConfirmingPublisher:
@@ -52,7 +65,9 @@ class ConfirmingPublisher:
         self._ready = asyncio.Event()
         self._seq = 0
         self._pending: dict[int, _Pending] = {}
+        self._order: deque[int] = deque()
         self._unsent: list[_Pending] = []
+        self._sweeper: asyncio.Task[None] | None = None
         connection.on_reconnect(self._reopen)
 
     async def start(self) -> None:
@@ -61,26 +76,62 @@ class ConfirmingPublisher:
 
     async def publish(self, message: Outgoing) -> None:
         """Publish and wait for the broker's confirm (see the class docstring for failures)."""
-        loop = asyncio.get_running_loop()
-        entry = _Pending(message, loop.create_future())
         async with self._window:
-            if self._ready.is_set():
-                self._send(entry)
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def done(error: BaseException | None) -> None:
+                if future.done():
+                    return
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(error)
+
+            self.publish_then(message, done)
+            await future
+
+    def publish_then(self, message: Outgoing, on_done: ConfirmCallback) -> None:
+        """Send at once (outside the window); `on_done(error or None)` runs from the confirm.
+
+        A callback rather than a future: no extra event-loop turn per message on the hot path.
+        """
+        loop = asyncio.get_running_loop()
+        entry = _Pending(message, on_done, loop.time() + self._timeout_s)
+        if self._sweeper is None:
+            self._sweeper = loop.create_task(self._sweep())
+        if self._ready.is_set():
+            self._send(entry)
+        else:
+            self._unsent.append(entry)  # sent by _open() once the channel is back
+
+    async def _sweep(self) -> None:
+        """Fail messages whose confirm is overdue.
+
+        One sweeper instead of a timer per message: `wait_for` per publish costs a task and a
+        timer each and showed up as a large share of the hot path.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(0.5, self._timeout_s / 4))
+            now = loop.time()
+            overdue = [e for e in [*self._pending.values(), *self._unsent] if e.deadline <= now]
+            if not overdue:
+                continue
+            if self._connection.is_ready:
+                error: Exception = PublishNotConfirmed(f"no confirm within {self._timeout_s:.0f}s")
             else:
-                self._unsent.append(entry)  # sent by _open() once the channel is back
-            try:
-                await asyncio.wait_for(asyncio.shield(entry.future), self._timeout_s)
-            except TimeoutError:
+                error = BrokerUnavailable(
+                    f"broker unavailable for {self._timeout_s:.0f}s; message not confirmed"
+                )
+            for entry in overdue:
                 self._forget(entry)
-                if not self._connection.is_ready:
-                    raise BrokerUnavailable(
-                        f"broker unavailable for {self._timeout_s:.0f}s; message not confirmed"
-                    ) from None
-                raise PublishNotConfirmed(f"no confirm within {self._timeout_s:.0f}s") from None
+                entry.resolve(error)
 
     async def close(self) -> None:
         """Close the channel; callers still waiting get PublishNotConfirmed."""
         self._ready.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._channel is not None:
             self._channel.close()
         self._fail_all(PublishNotConfirmed("publisher closed before the broker confirmed"))
@@ -94,10 +145,11 @@ class ConfirmingPublisher:
         channel.on_close(self._on_channel_closed)
         self._channel = channel
         self._seq = 0
+        self._order.clear()
         self._ready.set()
         unsent, self._unsent = self._unsent, []
         for entry in unsent:
-            if not entry.future.done():
+            if not entry.settled:
                 self._send(entry)
 
     async def _reopen(self) -> None:
@@ -109,14 +161,14 @@ class ConfirmingPublisher:
         msg = entry.message
         props = pika.BasicProperties(
             delivery_mode=2,
-            content_type="application/json",
-            headers=msg.headers,
+            headers=msg.headers or None,
             message_id=msg.message_id,
             correlation_id=msg.correlation_id,
             type=msg.message_type,
         )
         self._seq += 1
         self._pending[self._seq] = entry
+        self._order.append(self._seq)
         self._channel.raw.basic_publish(
             msg.exchange, msg.routing_key, msg.body, props, mandatory=True
         )
@@ -126,31 +178,31 @@ class ConfirmingPublisher:
         ok = isinstance(method, Basic.Ack)
         tag = method.delivery_tag
         if method.multiple:
-            while self._pending:
-                seq = next(iter(self._pending))
-                if seq > tag:
-                    break
-                self._settle(self._pending.pop(seq), ok)
+            # Sequence numbers are in a deque because popping the front of a dict repeatedly
+            # rescans its deleted slots (quadratic under load).
+            order, pending = self._order, self._pending
+            while order and order[0] <= tag:
+                entry = pending.pop(order.popleft(), None)
+                if entry is not None:
+                    self._settle(entry, ok)
         else:
             entry = self._pending.pop(tag, None)
             if entry is not None:
                 self._settle(entry, ok)
 
     def _settle(self, entry: _Pending, ok: bool) -> None:
-        if entry.future.done():
-            return
         msg = entry.message
         if not ok:
-            entry.future.set_exception(PublishNotConfirmed("the broker nacked the message"))
+            entry.resolve(PublishNotConfirmed("the broker nacked the message"))
         elif entry.returned:
-            entry.future.set_exception(
+            entry.resolve(
                 Unroutable(
                     f"no queue bound for routing key {msg.routing_key!r}"
                     f" on exchange {msg.exchange!r}"
                 )
             )
         else:
-            entry.future.set_result(None)
+            entry.resolve(None)
 
     def _on_return(self, _ch: Any, method: Any, props: Any, _body: bytes) -> None:
         # A return precedes the confirm of the same message; mark the oldest matching one.
@@ -169,13 +221,13 @@ class ConfirmingPublisher:
         self._ready.clear()
         pending = list(self._pending.values())
         self._pending.clear()
+        self._order.clear()
         if isinstance(reason, ChannelClosedByBroker):
             # The broker refused something on this channel (e.g. 404 exchange): not retryable
             # here, so every unconfirmed message fails and the channel is opened again.
             error = PublishNotConfirmed(describe_close(reason))
             for entry in pending:
-                if not entry.future.done():
-                    entry.future.set_exception(error)
+                entry.resolve(error)
             if self._connection.is_ready:
                 asyncio.get_running_loop().create_task(self._reopen_quietly())
             return
@@ -195,7 +247,7 @@ class ConfirmingPublisher:
 
     def _fail_all(self, error: Exception) -> None:
         for entry in [*self._pending.values(), *self._unsent]:
-            if not entry.future.done():
-                entry.future.set_exception(error)
+            entry.resolve(error)
         self._pending.clear()
+        self._order.clear()
         self._unsent.clear()

@@ -13,7 +13,14 @@ from casebridge.amqp.channel import AsyncChannel
 from casebridge.amqp.connection import AmqpConnection
 from casebridge.amqp.publisher import ConfirmingPublisher
 from casebridge.topology import Topology
-from casebridge.transport import ConsumerHandle, Delivery, DeliveryCallback, Outgoing, Transport
+from casebridge.transport import (
+    ConfirmCallback,
+    ConsumerHandle,
+    Delivery,
+    DeliveryCallback,
+    Outgoing,
+    Transport,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +89,10 @@ class AmqpTransport(Transport):
         """Publish and wait for the broker's confirm."""
         await self._publisher.publish(message)
 
+    def publish_then(self, message: Outgoing, on_done: ConfirmCallback) -> None:
+        """Send now; `on_done` runs from the broker's confirm."""
+        self._publisher.publish_then(message, on_done)
+
     async def consume(
         self, queue: str, callback: DeliveryCallback, *, prefetch: int
     ) -> ConsumerHandle:
@@ -103,7 +114,20 @@ class AmqpTransport(Transport):
 
 
 class _AmqpDelivery(Delivery):
-    __slots__ = ("_consumer", "_epoch", "_settled", "_tag", "body", "headers", "redelivered")
+    __slots__ = (
+        "_consumer",
+        "_epoch",
+        "_settled",
+        "_tag",
+        "body",
+        "correlation_id",
+        "headers",
+        "message_id",
+        "message_type",
+        "queue",
+        "redelivered",
+        "routing_key",
+    )
 
     def __init__(
         self,
@@ -111,7 +135,7 @@ class _AmqpDelivery(Delivery):
         epoch: int,
         tag: int,
         body: bytes,
-        headers: dict[str, Any],
+        props: Any,
         redelivered: bool,
         routing_key: str,
     ) -> None:
@@ -120,7 +144,10 @@ class _AmqpDelivery(Delivery):
         self._tag = tag
         self._settled = False
         self.body = body
-        self.headers = headers
+        self.headers = dict(props.headers or {})
+        self.message_id = props.message_id
+        self.correlation_id = props.correlation_id
+        self.message_type = props.type
         self.redelivered = redelivered
         self.queue = consumer.queue
         self.routing_key = routing_key
@@ -185,7 +212,7 @@ class _AmqpConsumer(ConsumerHandle):
                     epoch,
                     method.delivery_tag,
                     body,
-                    dict(props.headers or {}),
+                    props,
                     bool(method.redelivered),
                     method.routing_key,
                 )
@@ -208,6 +235,8 @@ class _AmqpConsumer(ConsumerHandle):
             self._tracker.flush()
 
     async def cancel(self) -> None:
+        if self._cancelled:
+            return
         self._cancelled = True
         channel = self._channel
         if channel is not None and channel.is_open and self._tag is not None:

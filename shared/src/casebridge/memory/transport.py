@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from casebridge.memory.broker import MemoryBroker, MemoryConsumer, MemoryQueue, StoredMessage
 from casebridge.topology import Topology
-from casebridge.transport import ConsumerHandle, Delivery, DeliveryCallback, Outgoing, Transport
+from casebridge.transport import (
+    ConfirmCallback,
+    ConsumerHandle,
+    Delivery,
+    DeliveryCallback,
+    Outgoing,
+    Transport,
+)
 
 
 class MemoryTransport(Transport):
@@ -35,6 +44,15 @@ class MemoryTransport(Transport):
     async def publish(self, message: Outgoing) -> None:
         """Route at once; the 'confirm' is the routing succeeding."""
         self.broker.route(message)
+
+    def publish_then(self, message: Outgoing, on_done: ConfirmCallback) -> None:
+        """Route at once; `on_done` runs on the next loop turn, as a confirm would."""
+        error: BaseException | None = None
+        try:
+            self.broker.route(message)
+        except Exception as exc:
+            error = exc
+        asyncio.get_running_loop().call_soon(on_done, error)
 
     async def consume(
         self, queue: str, callback: DeliveryCallback, *, prefetch: int
@@ -86,6 +104,9 @@ class _MemoryDelivery(Delivery):
         self._settled = False
         self.body = message.body
         self.headers = dict(message.headers)
+        self.message_id = message.message_id
+        self.correlation_id = message.correlation_id
+        self.message_type = message.message_type
         self.redelivered = message.redelivered
         self.queue = queue.spec.name
         self.routing_key = message.routing_key
