@@ -1,0 +1,1 @@
+"""casebridge fetcher-oscar: polls OSCaR and publishes one raw-record message per changed record."""

@@ -1,0 +1,40 @@
+"""`fetcher-oscar [--once]`: settings -> logging -> bootstrap -> poll (or one pass)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from casebridge.logs import configure_logging
+from casebridge.runtime import run_service, tune_gc
+from fetcher_oscar.bootstrap import FetcherService, bootstrap
+from fetcher_oscar.config import Settings
+
+
+async def _once(service: FetcherService) -> None:
+    await service.connect()
+    try:
+        await service.fetch_once()
+    finally:
+        await service.transport.close()
+
+
+def main() -> None:
+    """Poll until SIGTERM, or run one pass with --once."""
+    parser = argparse.ArgumentParser(prog="fetcher-oscar", description=__doc__)
+    parser.add_argument("--once", action="store_true", help="one fetch pass, then exit")
+    args = parser.parse_args()
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, service="fetcher-oscar")
+    service = bootstrap(settings)
+    tune_gc()
+    if args.once:
+        asyncio.run(_once(service))
+        return
+    asyncio.run(
+        run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
+    )
+
+
+if __name__ == "__main__":
+    main()

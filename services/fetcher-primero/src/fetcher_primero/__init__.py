@@ -1,0 +1,1 @@
+"""casebridge fetcher-primero: polls Primero, publishes one raw record per changed record."""

@@ -1,0 +1,1 @@
+"""casebridge loader: applies upsert commands to one target system, idempotently."""

@@ -1,0 +1,31 @@
+"""`loader`: settings -> logging -> bootstrap (target plugin) -> run."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from casebridge.logs import configure_logging
+from casebridge.runtime import run_service, tune_gc
+from loader.bootstrap import bootstrap
+from loader.config import Settings
+from loader.target import UnknownTarget
+
+
+def main() -> None:
+    """Run until SIGTERM; exit 0 after a clean drain, 2 on a configuration error."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format, service="loader")
+    try:
+        service = bootstrap(settings)
+    except UnknownTarget as exc:
+        print(f"loader: {exc}", file=sys.stderr)
+        sys.exit(2)
+    tune_gc()
+    asyncio.run(
+        run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
+    )
+
+
+if __name__ == "__main__":
+    main()

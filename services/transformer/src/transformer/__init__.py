@@ -1,0 +1,1 @@
+"""casebridge transformer: raw source records in, target-shaped upsert commands out."""

@@ -1,0 +1,34 @@
+"""The transformer's composition root: settings in, a runnable service out."""
+
+from __future__ import annotations
+
+from casebridge.consumer import Consumer
+from casebridge.messages import default_registry
+from casebridge.service import ConsumingService
+from casebridge.topology import transformer_queue
+from casebridge.transport import Transport
+from casebridge.transports import build_transport, topology_from
+from transformer.config import Settings
+from transformer.flows import FlowRouter, packaged_mappers
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    transport: Transport | None = None,
+    router: FlowRouter | None = None,
+) -> ConsumingService:
+    """Build the service; tests pass their own transport or router."""
+    topology = topology_from(settings)
+    transport = transport or build_transport(settings, name="transformer")
+    consumer = Consumer(
+        transport=transport,
+        topology=topology,
+        queue=transformer_queue(settings.topology_prefix),
+        handler=router or FlowRouter(packaged_mappers()),
+        registry=default_registry(),
+        stage="transformer",
+        prefetch=settings.prefetch,
+        max_attempts=settings.max_attempts,
+    )
+    return ConsumingService(transport, topology, [consumer])

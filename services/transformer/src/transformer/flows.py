@@ -1,0 +1,39 @@
+"""Which mapping applies to a raw record: one pure function per flow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from casebridge.errors import PermanentError
+from casebridge.messages import Envelope, RawRecord, UpsertCommand
+
+#: A flow's mapping: one raw record -> the commands it implies (possibly none).
+FlowMapper = Callable[[RawRecord], Sequence[UpsertCommand]]
+
+
+class FlowRouter:
+    """Dispatches raw records to their flow's mapper; a plain (sync) consumer handler."""
+
+    def __init__(self, mappers: Mapping[str, FlowMapper]) -> None:
+        self._mappers = dict(mappers)
+
+    @property
+    def flows(self) -> list[str]:
+        """Flows this transformer can map."""
+        return sorted(self._mappers)
+
+    def __call__(self, message: Envelope) -> Sequence[UpsertCommand]:
+        if not isinstance(message, RawRecord):
+            raise PermanentError(f"the transformer takes raw records, not {message.message_type}")
+        mapper = self._mappers.get(message.flow)
+        if mapper is None:
+            raise PermanentError(
+                f"no mapping for flow {message.flow!r} in this transformer"
+                f" (it maps: {', '.join(self.flows) or 'none yet'})"
+            )
+        return mapper(message)
+
+
+def packaged_mappers() -> dict[str, FlowMapper]:
+    """The mappings this version ships; flows are added here as they are implemented."""
+    return {}
