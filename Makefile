@@ -1,39 +1,47 @@
 # The project's command vocabulary: the README, CI and humans use these words.
 UV ?= uv
 PYTEST_ARGS ?=
+# Every target syncs first (exactly, from the lock), so runs need no implicit sync.
+RUN = $(UV) run --no-sync
 
-.PHONY: sync fmt lint typecheck test test-unit bench bench-bus bench-sim schemas
+.PHONY: sync fmt lint typecheck test pytest test-unit bench bench-bus bench-sim schemas
 
 sync:
-	$(UV) sync --all-packages --frozen 2>/dev/null || $(UV) sync --all-packages
+	$(UV) sync --all-packages --locked
 
 fmt: sync
-	$(UV) run ruff format .
-	$(UV) run ruff check --fix .
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
 
 lint: sync
-	$(UV) run ruff check .
-	$(UV) run ruff format --check .
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
 
 # Every import package under a src/ folder of the workspace, type-checked as installed.
 MYPY_PACKAGES = $(foreach d,$(wildcard shared/src/*/ services/*/src/*/ simulators/*/src/*/ cli/src/*/),-p $(notdir $(patsubst %/,%,$(d))))
 
 typecheck: sync
-	$(UV) run mypy $(MYPY_PACKAGES)
+	$(RUN) mypy $(MYPY_PACKAGES)
 
-test: sync
-	$(UV) run pytest $(PYTEST_ARGS)
+# The test command of the README and CI: lint, types, then every test (unit, contract,
+# integration against the RabbitMQ and PostgreSQL named by RABBITMQ_URL / DATABASE_URL).
+test: lint typecheck
+	$(RUN) pytest $(PYTEST_ARGS)
+
+# Only the tests (no lint or types), for a quick loop.
+pytest: sync
+	$(RUN) pytest $(PYTEST_ARGS)
 
 test-unit: sync
-	$(UV) run pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+	$(RUN) pytest -m "not integration and not e2e" $(PYTEST_ARGS)
 
 schemas: sync
-	$(UV) run python -m casebridge.messages.schema_export shared/schemas
+	$(RUN) python -m casebridge.messages.schema_export shared/schemas
 
 bench: bench-bus
 
 bench-bus: sync
-	$(UV) run python -m bench.bench_bus --messages 30000
+	$(RUN) python -m bench.bench_bus --messages 30000
 
 bench-sim: sync
-	$(UV) run python -m bench.bench_sim
+	$(RUN) python -m bench.bench_sim

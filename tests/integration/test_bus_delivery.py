@@ -68,17 +68,26 @@ def _prefix(topology: Topology) -> str:
     return topology.raw_exchange.removesuffix(".raw")
 
 
-async def test_a_record_flows_through_two_hops(transport, topology, probe):
+@pytest.mark.parametrize("plain_handler", [True, False], ids=["plain", "coroutine"])
+async def test_a_record_flows_through_two_hops(transport, topology, probe, plain_handler):
     prefix = _prefix(topology)
     loaded: list[Envelope] = []
 
-    async def transform(message: Envelope) -> list[Envelope]:
+    def transform(message: Envelope) -> list[Envelope]:
         return [an_upsert_command(message, target="sink", payload={"n": message.payload["n"]})]
+
+    async def transform_async(message: Envelope) -> list[Envelope]:
+        return transform(message)
 
     async def load(message: Envelope) -> None:
         loaded.append(message)
 
-    hop1 = _consumer(transport, topology, transformer_queue(prefix), transform)
+    hop1 = _consumer(
+        transport,
+        topology,
+        transformer_queue(prefix),
+        transform if plain_handler else transform_async,
+    )
     hop2 = _consumer(transport, topology, loader_queue(prefix, "sink"), load)
     await hop1.start()
     await hop2.start()
@@ -147,19 +156,24 @@ async def test_retry_after_given_by_the_handler_is_honoured(transport, topology,
     assert calls[1] - calls[0] >= 1.0
 
 
+@pytest.mark.parametrize("plain_handler", [True, False], ids=["plain", "coroutine"])
 async def test_permanent_failure_reaches_the_dlq_with_reason_and_original_body(
-    transport, topology, probe
+    transport, topology, probe, plain_handler
 ):
     prefix = _prefix(topology)
     queue = transformer_queue(prefix)
     calls = 0
 
-    async def unmappable(message: Envelope) -> None:
+    def unmappable(message: Envelope) -> None:
         nonlocal calls
         calls += 1
         raise PermanentError("no Primero province user for province code 19")
 
-    consumer = _consumer(transport, topology, queue, unmappable, mapping_version="cambodia-2026.11")
+    async def unmappable_async(message: Envelope) -> None:
+        unmappable(message)
+
+    handler = unmappable if plain_handler else unmappable_async
+    consumer = _consumer(transport, topology, queue, handler, mapping_version="cambodia-2026.11")
     await consumer.start()
     raw = a_raw_record({"case_id": "c-1"})
     await MessagePublisher(transport, topology).publish(raw)
@@ -272,6 +286,25 @@ async def test_publish_to_a_missing_exchange_raises(transport, topology):
 async def test_publish_with_no_bound_queue_raises_unroutable(transport, topology):
     with pytest.raises(Unroutable):
         await transport.publish(Outgoing(topology.command_exchange, "no-such-target", b"{}"))
+
+
+async def test_a_command_for_a_target_without_a_loader_dead_letters_its_cause(
+    transport, topology, probe
+):
+    prefix = _prefix(topology)
+    queue = transformer_queue(prefix)
+
+    def to_nowhere(message: Envelope) -> list[Envelope]:
+        return [an_upsert_command(message, target="no-such-target")]
+
+    consumer = _consumer(transport, topology, queue, to_nowhere)
+    await consumer.start()
+    await MessagePublisher(transport, topology).publish(a_raw_record())
+    assert await asyncio.to_thread(probe.wait_depth, f"{queue}.dlq", 1) == 1
+    await consumer.stop()
+    [dead] = probe.drain(f"{queue}.dlq")
+    assert dead.headers[h.DEAD_ERROR_CLASS] == "Unroutable"
+    assert "no-such-target" in dead.headers[h.DEAD_ERROR_MESSAGE]
 
 
 async def test_sigkill_mid_message_loses_nothing_and_handles_once(
