@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 #: Namespace of every casebridge uuid5; fixed forever, changing it would break de-duplication.
 CASEBRIDGE_NAMESPACE = uuid.UUID("6f0c8a4e-4b7e-5b1e-9a51-0d3c6a1f7c2b")
@@ -24,5 +24,6 @@ def _canonical(part: object) -> str:
     if part is None:
         return ""
     if isinstance(part, datetime):
-        return part.isoformat()
+        # Aware times are shown in UTC, so one instant written with any offset gives one id.
+        return (part.astimezone(UTC) if part.tzinfo is not None else part).isoformat()
     return str(part)

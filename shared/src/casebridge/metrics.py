@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, ClassVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
@@ -10,7 +11,11 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 class ConsumerMetrics:
     """Counters and a latency histogram, one set per Prometheus registry."""
 
-    _by_registry: ClassVar[dict[int, ConsumerMetrics]] = {}
+    #: Weakly keyed by the registry itself: an `id()` key outlives its registry, and a new
+    #: registry at a reused address would get the dead one's counters.
+    _by_registry: ClassVar[weakref.WeakKeyDictionary[CollectorRegistry, ConsumerMetrics]] = (
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, registry: CollectorRegistry) -> None:
         # labels() costs a lock and a dict lookup per call; children are cached per label set.
@@ -34,10 +39,10 @@ class ConsumerMetrics:
     @classmethod
     def for_registry(cls, registry: CollectorRegistry) -> ConsumerMetrics:
         """The metrics bound to `registry`, created once (Prometheus refuses duplicates)."""
-        key = id(registry)
-        if key not in cls._by_registry:
-            cls._by_registry[key] = cls(registry)
-        return cls._by_registry[key]
+        metrics = cls._by_registry.get(registry)
+        if metrics is None:
+            metrics = cls._by_registry[registry] = cls(registry)
+        return metrics
 
     @classmethod
     def default(cls) -> ConsumerMetrics:

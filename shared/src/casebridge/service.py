@@ -25,6 +25,7 @@ class ConsumingService:
     consumers: Sequence[Consumer]
     on_start: Sequence[Hook] = field(default_factory=tuple)
     on_stop: Sequence[Hook] = field(default_factory=tuple)
+    _consuming: bool = field(default=False, init=False)
 
     async def start(self) -> None:
         """Connect, declare the topology, run start hooks, start consuming."""
@@ -34,9 +35,11 @@ class ConsumingService:
             await hook()
         for consumer in self.consumers:
             await consumer.start()
+        self._consuming = True
 
     async def stop(self) -> None:
         """Drain in-flight messages, run stop hooks, disconnect."""
+        self._consuming = False
         for consumer in self.consumers:
             await consumer.stop()
         for hook in self.on_stop:
@@ -44,5 +47,5 @@ class ConsumingService:
         await self.transport.close()
 
     def ready(self) -> bool:
-        """Ready while the broker connection is up."""
-        return self.transport.is_ready
+        """Ready once the topology is declared and consumers run, while the broker is up."""
+        return self._consuming and self.transport.is_ready

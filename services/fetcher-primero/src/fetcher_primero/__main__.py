@@ -7,16 +7,8 @@ import asyncio
 
 from casebridge.logs import configure_logging
 from casebridge.runtime import run_service, tune_gc
-from fetcher_primero.bootstrap import FetcherService, bootstrap
+from fetcher_primero.bootstrap import bootstrap
 from fetcher_primero.config import Settings
-
-
-async def _once(service: FetcherService) -> None:
-    await service.connect()
-    try:
-        await service.fetch_once()
-    finally:
-        await service.transport.close()
 
 
 def main() -> None:
@@ -29,7 +21,7 @@ def main() -> None:
     service = bootstrap(settings)
     tune_gc()
     if args.once:
-        asyncio.run(_once(service))
+        asyncio.run(service.run_once())
         return
     asyncio.run(
         run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)

@@ -2,60 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-
-from casebridge.polling import poll_until_stopped
-from casebridge.publishing import MessagePublisher
-from casebridge.topology import Topology
+from casebridge.polling import PollingService
 from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
 from fetcher_primero.config import Settings
 
 
-@dataclass
-class FetcherService:
-    """Polls Primero on a schedule; the fetch queries of each flow plug in here."""
-
-    settings: Settings
-    transport: Transport
-    topology: Topology
-    publisher: MessagePublisher
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    _loop_task: asyncio.Task[None] | None = None
-
-    async def connect(self) -> None:
-        """Connect and declare the topology."""
-        await self.transport.connect()
-        await self.transport.declare(self.topology)
-
-    async def fetch_once(self) -> int:
-        """One pass over every query; returns records published (no queries ship yet)."""
-        return 0
-
-    async def start(self) -> None:
-        """Connect and start polling in the background."""
-        await self.connect()
-        self._loop_task = asyncio.get_running_loop().create_task(
-            poll_until_stopped(
-                self.fetch_once, interval_s=self.settings.poll_interval_s, stop=self.stopping
-            )
-        )
-
-    async def stop(self) -> None:
-        """Finish the current pass, then disconnect."""
-        self.stopping.set()
-        if self._loop_task is not None:
-            await self._loop_task
-        await self.transport.close()
-
-    def ready(self) -> bool:
-        """Ready while the broker connection is up."""
-        return self.transport.is_ready
+async def _no_queries_yet() -> int:
+    """The Primero queries of each flow plug in here; none ship yet."""
+    return 0
 
 
-def bootstrap(settings: Settings, *, transport: Transport | None = None) -> FetcherService:
+def bootstrap(settings: Settings, *, transport: Transport | None = None) -> PollingService:
     """Build the fetcher; tests pass their own transport."""
-    topology = topology_from(settings)
-    transport = transport or build_transport(settings, name="fetcher-primero")
-    return FetcherService(settings, transport, topology, MessagePublisher(transport, topology))
+    return PollingService(
+        transport=transport or build_transport(settings, name="fetcher-primero"),
+        topology=topology_from(settings),
+        fetch_pass=_no_queries_yet,
+        interval_s=settings.poll_interval_s,
+    )

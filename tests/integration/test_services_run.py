@@ -1,0 +1,125 @@
+"""The service entry points run for real: start, answer probes, handle, drain on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+
+import pytest
+import requests
+
+from casebridge import headers as h
+from casebridge.testing.amqp_probe import AmqpProbe
+from casebridge.testing.builders import a_raw_record
+from casebridge.topology import build_topology, transformer_queue
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(rabbitmq_url: str, prefix: str, port: int, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RABBITMQ_URL": rabbitmq_url,
+        "TOPOLOGY_PREFIX": prefix,
+        "HEALTH_HOST": "127.0.0.1",
+        "HEALTH_PORT": str(port),
+        "LOG_FORMAT": "json",
+        **extra,
+    }
+
+
+@contextmanager
+def _service(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def _wait_ready(port: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("service never became ready")
+
+
+def test_transformer_process_dead_letters_an_unmapped_flow_and_drains_on_sigterm(
+    rabbitmq_url, unique_prefix
+):
+    port = _free_port()
+    topology = build_topology(unique_prefix)
+    probe = AmqpProbe(rabbitmq_url)
+    env = _env(rabbitmq_url, unique_prefix, port)
+    try:
+        with _service([sys.executable, "-m", "transformer"], env) as proc:
+            _wait_ready(port)
+            assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok
+            raw = a_raw_record(flow="zz")
+            import pika
+
+            conn = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+            ch = conn.channel()
+            ch.confirm_delivery()
+            ch.basic_publish(
+                topology.raw_exchange,
+                "zz.primero",
+                raw.model_dump_json().encode(),
+                pika.BasicProperties(delivery_mode=2, message_id=raw.message_id),
+            )
+            conn.close()
+            dlq = f"{transformer_queue(unique_prefix)}.dlq"
+            assert probe.wait_depth(dlq, 1) == 1
+            metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            assert 'outcome="dead_lettered"' in metrics
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(20) == 0
+        [dead] = probe.drain(dlq)
+        assert "no mapping for flow 'zz'" in dead.headers[h.DEAD_ERROR_MESSAGE]
+    finally:
+        probe.delete(topology)
+
+
+def test_loader_with_an_unknown_target_exits_2_and_names_the_installed_ones(
+    rabbitmq_url, unique_prefix
+):
+    env = _env(rabbitmq_url, unique_prefix, 0, LOADER_TARGET="nosuch")
+    result = subprocess.run(
+        [sys.executable, "-m", "loader"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "LOADER_TARGET='nosuch' is not an installed target" in result.stderr
+
+
+def test_fetcher_once_connects_declares_and_exits_zero(rabbitmq_url, unique_prefix):
+    topology = build_topology(unique_prefix)
+    probe = AmqpProbe(rabbitmq_url)
+    try:
+        for module in ("fetcher_primero", "fetcher_oscar"):
+            env = _env(rabbitmq_url, unique_prefix, 0)
+            result = subprocess.run(
+                [sys.executable, "-m", module, "--once"], env=env, capture_output=True, timeout=60
+            )
+            assert result.returncode == 0, result.stderr
+        assert probe.depth(transformer_queue(unique_prefix)) == 0  # declared, nothing fetched yet
+    finally:
+        probe.delete(topology)
