@@ -347,7 +347,12 @@ async def test_sigterm_drains_in_flight_messages_and_exits_zero(
     await MessagePublisher(transport, topology).publish_many(commands)
 
     worker = _start_worker(rabbitmq_url, prefix, record, sleep_s=0.3, prefetch=4)
-    await _wait_for(lambda: record.read_text().count("done ") >= 4)
+
+    def mid_batch() -> bool:
+        text = record.read_text()
+        return text.count("done ") >= 4 and text.count("start ") > text.count("done ")
+
+    await _wait_for(mid_batch)  # SIGTERM while handlers are mid-message
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(20) == 0, "clean exit after SIGTERM"
 
