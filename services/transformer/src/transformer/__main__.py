@@ -1,20 +1,33 @@
-"""`transformer`: settings -> logging -> bootstrap -> run."""
+"""`transformer`: settings -> mapping tables -> logging -> bootstrap -> run."""
 
 from __future__ import annotations
 
 import asyncio
 
+import structlog
+
 from casebridge.logs import configure_logging
 from casebridge.runtime import run_service, tune_gc
 from transformer.bootstrap import bootstrap
+from transformer.cambodia import load_tables
 from transformer.config import Settings
 
 
 def main() -> None:
-    """Run until SIGTERM; exit 0 after a clean drain."""
+    """Run until SIGTERM; exit 0 after a clean drain. A malformed mapping table stops start-up."""
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, service="transformer")
-    service = bootstrap(settings)
+    tables = load_tables(settings.mapping_dir)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        service="transformer",
+        extra_sensitive=tables.sensitive_fields,
+    )
+    log = structlog.get_logger("transformer")
+    for warning in tables.warnings:
+        log.warning("mapping.table_warning", detail=warning)
+    log.info("mapping.loaded", version=tables.version, override_dir=str(settings.mapping_dir))
+    service = bootstrap(settings, tables=tables)
     tune_gc()
     asyncio.run(
         run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)

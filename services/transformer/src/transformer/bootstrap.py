@@ -8,6 +8,7 @@ from casebridge.service import ConsumingService
 from casebridge.topology import transformer_queue
 from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
+from transformer.cambodia import CambodiaTables, load_tables
 from transformer.config import Settings
 from transformer.flows import FlowRouter, packaged_mappers
 
@@ -17,15 +18,16 @@ def bootstrap(
     *,
     transport: Transport | None = None,
     router: FlowRouter | None = None,
+    tables: CambodiaTables | None = None,
 ) -> ConsumingService:
-    """Build the service; tests pass their own transport or router."""
+    """Build the service; tests pass their own transport, router or tables."""
     topology = topology_from(settings)
     transport = transport or build_transport(settings, name="transformer")
     consumer = Consumer(
         transport=transport,
         topology=topology,
         queue=transformer_queue(settings.topology_prefix),
-        handler=router or FlowRouter(packaged_mappers()),
+        handler=router or FlowRouter(packaged_mappers(tables or load_tables(settings.mapping_dir))),
         registry=default_registry(),
         stage="transformer",
         prefetch=settings.prefetch,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 from casebridge.errors import PermanentError
 from casebridge.messages import Envelope, RawRecord, UpsertCommand
+from transformer.cambodia import CambodiaTables, map_c0, map_c1, map_c2
 
 #: A flow's mapping: one raw record -> the commands it implies (possibly none).
 FlowMapper = Callable[[RawRecord], Sequence[UpsertCommand]]
@@ -34,6 +36,10 @@ class FlowRouter:
         return mapper(message)
 
 
-def packaged_mappers() -> dict[str, FlowMapper]:
-    """The mappings this version ships; flows are added here as they are implemented."""
-    return {}
+def packaged_mappers(cambodia: CambodiaTables) -> dict[str, FlowMapper]:
+    """The mappings this version ships, bound to the tables loaded at start-up."""
+    return {
+        "c0": partial(map_c0, tables=cambodia),
+        "c1": partial(map_c1, tables=cambodia),
+        "c2": partial(map_c2, tables=cambodia),
+    }

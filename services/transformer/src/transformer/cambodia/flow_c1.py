@@ -1,0 +1,45 @@
+"""Flow C1, Primero -> OSCaR: one Primero case (with its `referrals`) in, OSCaR commands out."""
+
+from __future__ import annotations
+
+from casebridge.messages import RawRecord, UpsertCommand
+from transformer.cambodia.commands import CommandMaker
+from transformer.cambodia.decisions import decision_items
+from transformer.cambodia.links import link_item
+from transformer.cambodia.referral_upsert import referral_upserts
+from transformer.cambodia.tables import CambodiaTables
+from transformer.mapping_gap import MappingGap
+
+OSCAR = "oscar"
+
+
+def map_c1(raw: RawRecord, tables: CambodiaTables) -> list[UpsertCommand]:
+    """Apply the three Flow 1 selections to one case: new referrals, decisions, links.
+
+    Any gap rejects the whole case (every gap in one reason): a partly mapped case would be
+    acknowledged and its gap lost, while a rejected one waits in the dead-letter queue and,
+    replayed after a table fix, yields every command again (loaders dedupe by key).
+    """
+    case = raw.payload
+    case_ref = str(case.get("case_id") or case.get("id") or raw.source.record_id)
+    gaps: list[str] = []
+    if not case.get("case_id"):
+        raise MappingGap(f"case {case_ref} has no case_id")
+    make = CommandMaker(raw, tables)
+    commands = [
+        make(OSCAR, "client_upsert", upsert.key, upsert.body)
+        for upsert in referral_upserts(case, case_ref, tables, gaps)
+    ]
+    decisions = decision_items(case, case_ref, tables, gaps)
+    if decisions:
+        commands.append(
+            make(OSCAR, "update_statuses", {"external_id": case_ref}, {"data": decisions})
+        )
+    link = link_item(case)
+    if link is not None:
+        commands.append(
+            make(OSCAR, "update_links", {"global_id": link["global_id"]}, {"data": [link]})
+        )
+    if gaps:
+        raise MappingGap("; ".join(gaps))
+    return commands
