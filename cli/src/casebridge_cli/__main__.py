@@ -1,12 +1,28 @@
-"""Entry point of the `casebridge` admin command; its commands arrive with later issues."""
+"""Entry point of the `casebridge` admin command: one subcommand per admin task."""
 
+from __future__ import annotations
+
+import argparse
 import sys
+from collections.abc import Sequence
+
+from casebridge_cli import transform
 
 
-def main() -> None:
-    """Print what exists so far; exit non-zero so scripts notice."""
-    print("casebridge: no admin commands yet (dead letters, replay and transform arrive later)")
-    sys.exit(2)
+def build_parser() -> argparse.ArgumentParser:
+    """The command tree; each subcommand module adds its own parser and handler."""
+    parser = argparse.ArgumentParser(
+        prog="casebridge", description="casebridge administration commands."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    transform.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse, run the chosen subcommand, exit with its status."""
+    args = build_parser().parse_args(argv)
+    sys.exit(args.handler(args))
 
 
 if __name__ == "__main__":
