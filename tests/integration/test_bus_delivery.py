@@ -406,11 +406,20 @@ async def _ctl(*args: str) -> None:
 async def test_publisher_raises_while_broker_is_stopped_and_republishes_after_restart(
     rabbitmq_url, topology, probe
 ):
+    prefix = _prefix(topology)
     impatient = AmqpTransport(rabbitmq_url, name="tests-impatient", publish_timeout_s=2)
     patient = AmqpTransport(rabbitmq_url, name="tests-patient", publish_timeout_s=60)
     for t in (impatient, patient):
         await t.connect()
     await impatient.declare(topology)
+    # A consumer running across the restart must resubscribe by itself.
+    loaded: list[Envelope] = []
+
+    async def load(message: Envelope) -> None:
+        loaded.append(message)
+
+    consumer = _consumer(patient, topology, loader_queue(prefix, "sink"), load)
+    await consumer.start()
     raw = a_raw_record()
     await _ctl("stop_app")
     try:
@@ -424,7 +433,11 @@ async def test_publisher_raises_while_broker_is_stopped_and_republishes_after_re
         await _ctl("start_app")
         await _ctl("await_startup")
     await asyncio.wait_for(waiting, 60)
+    command = an_upsert_command(target="sink")
+    await MessagePublisher(patient, topology).publish(command)
+    await _wait_for(lambda: [m.message_id for m in loaded] == [command.message_id], 30)
+    await consumer.stop()
     for t in (impatient, patient):
         await t.close()
-    messages = probe.drain(transformer_queue(_prefix(topology)))
+    messages = probe.drain(transformer_queue(prefix))
     assert [orjson.loads(m.body)["message_id"] for m in messages] == [raw.message_id]
