@@ -9,14 +9,18 @@ import structlog
 from casebridge.logs import configure_logging
 from casebridge.runtime import run_service, tune_gc
 from transformer.bootstrap import bootstrap
-from transformer.cambodia import load_tables
+from transformer.cambodia import MappingTableError, load_tables
 from transformer.config import Settings
 
 
 def main() -> None:
     """Run until SIGTERM; exit 0 after a clean drain. A malformed mapping table stops start-up."""
     settings = Settings()
-    tables = load_tables(settings.mapping_dir)
+    try:
+        tables = load_tables(settings.mapping_dir)
+    except MappingTableError as exc:
+        # Before logging: the sensitive field names come from these very tables.
+        raise SystemExit(f"transformer: cannot start: {exc}") from exc
     configure_logging(
         settings.log_level,
         settings.log_format,
