@@ -24,6 +24,7 @@ from casebridge.errors import (
     BrokerUnavailable,
     PermanentError,
     PublishNotConfirmed,
+    TargetUnavailable,
     TransientError,
     Unroutable,
 )
@@ -154,6 +155,30 @@ async def test_retry_after_given_by_the_handler_is_honoured(transport, topology,
     await consumer.stop()
     # First retry tier is 0.3 s; Retry-After 1.0 s picks the 1.2 s tier instead.
     assert calls[1] - calls[0] >= 1.0
+
+
+async def test_a_target_down_parks_messages_without_counting_attempts_and_pauses(
+    transport, topology, probe
+):
+    prefix = _prefix(topology)
+    calls: list[tuple[float, int]] = []
+
+    async def target_down_twice(message: Envelope) -> None:
+        calls.append((time.monotonic(), len(calls)))
+        if len(calls) <= 2:
+            raise TargetUnavailable("OSCaR circuit open", retry_after=0.6)
+
+    consumer = _consumer(
+        transport, topology, loader_queue(prefix, "sink"), target_down_twice, max_attempts=2
+    )
+    await consumer.start()
+    await MessagePublisher(transport, topology).publish(an_upsert_command(target="sink"))
+    await _wait_for(lambda: len(calls) >= 3)
+    await consumer.stop()
+    # Two parks did not exhaust max_attempts=2: parking is not an attempt.
+    assert len(calls) == 3
+    assert calls[1][0] - calls[0][0] >= 0.55
+    assert probe.depth(f"{loader_queue(prefix, 'sink')}.dlq") == 0
 
 
 @pytest.mark.parametrize("plain_handler", [True, False], ids=["plain", "coroutine"])

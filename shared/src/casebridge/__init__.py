@@ -12,6 +12,7 @@ from casebridge.errors import (
     PermanentError,
     PublishNotConfirmed,
     Superseded,
+    TargetUnavailable,
     TransientError,
     Unroutable,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "RawRecord",
     "SourceRef",
     "Superseded",
+    "TargetUnavailable",
     "Topology",
     "TransientError",
     "Transport",

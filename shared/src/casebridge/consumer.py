@@ -22,6 +22,7 @@ from casebridge.errors import (
     InvalidMessage,
     PermanentError,
     Superseded,
+    TargetUnavailable,
     TransientError,
 )
 from casebridge.messages import Envelope, MessageRegistry
@@ -73,6 +74,9 @@ class Consumer:
         self._handler = handler
         self._is_async = inspect.iscoroutinefunction(handler)
         self._sync_in_flight = 0
+        self._paused = False
+        self._stopping = False
+        self._resume_task: asyncio.Task[None] | None = None
         self._sync_idle = asyncio.Event()
         self._sync_idle.set()
         self._registry = registry
@@ -99,6 +103,9 @@ class Consumer:
 
     async def stop(self) -> None:
         """Stop consuming; finish or return in-flight messages; flush acks."""
+        self._stopping = True
+        if self._resume_task is not None:
+            self._resume_task.cancel()
         if self._handle is not None:
             await self._handle.cancel()
         with contextlib.suppress(TimeoutError):  # confirms of the sync path arrive by callback
@@ -112,6 +119,24 @@ class Consumer:
         if self._handle is not None:
             await self._handle.flush()
         log.info("consumer_stopped", queue=self._queue.name)
+
+    def pause_for(self, seconds: float) -> None:
+        """Stop taking deliveries for `seconds` (in-flight ones finish), then resume."""
+        if self._paused or self._handle is None:
+            return
+        self._paused = True
+        log.warning("consumer_paused", queue=self._queue.name, seconds=seconds)
+        loop = asyncio.get_running_loop()
+        handle = self._handle
+        self._resume_task = loop.create_task(self._pause_then_resume(handle, seconds))
+
+    async def _pause_then_resume(self, handle: ConsumerHandle, seconds: float) -> None:
+        await handle.cancel()
+        await asyncio.sleep(seconds)
+        if self._stopping:
+            return
+        self._paused = False
+        await self.start()
 
     def _on_delivery(self, delivery: Delivery) -> None:
         if self._is_async:
@@ -239,6 +264,11 @@ class Consumer:
         if isinstance(exc, Superseded):
             log.info("superseded", reason=str(exc))
             return "superseded"
+        if isinstance(exc, TargetUnavailable):
+            # Not the message's fault: no attempt is counted, and consuming pauses.
+            await self._retry(delivery, exc, attempt - 1)
+            self.pause_for(exc.retry_after or self._queue.retry_delays[0])
+            return "parked"
         if isinstance(exc, TransientError):
             if attempt >= self._max_attempts:
                 await self._dead_letter(delivery, message, exc, attempt, gave_up=True)

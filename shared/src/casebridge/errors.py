@@ -21,6 +21,11 @@ class TransientError(CasebridgeError):
         self.retry_after = retry_after
 
 
+class TargetUnavailable(TransientError):
+    """The target is down (circuit open): park the message without counting an attempt and pause
+    consuming for `retry_after` seconds, instead of burning retries against a dead system."""
+
+
 class PermanentError(CasebridgeError):
     """A failure no retry can fix; the message goes to its dead-letter queue with this reason."""
 
