@@ -1,0 +1,91 @@
+"""The generic half of every target: what must hold whatever system the loader writes to.
+
+Order for one command (under a per-record lock, so commands for one record never interleave):
+1. idempotency: already applied (message id, or once-only key) -> `Superseded`;
+2. stale-write guard: older than the applied source version -> `Superseded`;
+3. circuit breaker: open -> `TargetUnavailable` (parked, no attempt counted);
+4. the write; then the message id, the applied version and a `loaded` lineage row.
+
+Steps 1-2 run before the breaker, so commands that need no write are acked even while the
+target is down. Every `Superseded` leaves a `superseded` lineage row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from casebridge.control import ControlStore
+from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
+from casebridge.messages import UpsertCommand
+from loader.breaker import CircuitBreaker
+from loader.idempotency import ProcessedCommands
+from loader.keyed_locks import KeyedLocks
+from loader.keys import key_text
+from loader.lineage import LOADED, SUPERSEDED, lineage_entry
+from loader.staleness import StaleWriteGuard
+from loader.writer import Writer, Written
+
+log = structlog.get_logger(__name__)
+
+
+class GuardedTarget:
+    """A `Target` made of a `Writer` plus idempotency, staleness, breaker and lineage."""
+
+    def __init__(self, writer: Writer, store: ControlStore, breaker: CircuitBreaker) -> None:
+        self.name = writer.name
+        self.writer = writer
+        self.store = store
+        self.breaker = breaker
+        self.processed = ProcessedCommands(store, f"loader-{writer.name}", writer.once_per_key)
+        self.versions = StaleWriteGuard(store, writer.name)
+        self._locks = KeyedLocks()
+
+    async def start(self) -> None:
+        """Open the writer's sessions."""
+        await self.writer.start()
+
+    async def close(self) -> None:
+        """Close the writer's sessions (the store belongs to the composition root)."""
+        await self.writer.close()
+
+    async def apply(self, command: UpsertCommand) -> None:
+        """Apply one command at most once, never over newer data."""
+        async with self._locks.hold(key_text(command.key)):
+            try:
+                await self.processed.check(command)
+                await self.versions.check(command)
+                written = await self._write(command)
+            except Superseded as exc:
+                await self.store.record_lineage([lineage_entry(command, SUPERSEDED)])
+                log.info("command_superseded", operation=command.operation, reason=str(exc))
+                raise
+            await self.processed.remember(command)
+            await self.versions.record(command)
+            await self.store.record_lineage([lineage_entry(command, LOADED, written.target_id)])
+            log.info("command_loaded", operation=command.operation)
+
+    async def _write(self, command: UpsertCommand) -> Written:
+        self.breaker.check()
+        try:
+            written = await self.writer.write(command)
+        except TargetUnavailable:
+            self.breaker.abandon()
+            raise
+        except TransientError:
+            self.breaker.record_failure()
+            raise
+        except Superseded:
+            # The target answered that it already holds the effect: never send it again.
+            self.breaker.record_success()
+            await self.processed.remember(command)
+            raise
+        except PermanentError:
+            self.breaker.record_success()  # a refusal: the target is up and answering
+            raise
+        except (asyncio.CancelledError, Exception):
+            self.breaker.abandon()  # says nothing about the target (shutdown, a bug)
+            raise
+        self.breaker.record_success()
+        return written

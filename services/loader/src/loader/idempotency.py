@@ -1,0 +1,43 @@
+"""At most once per command: processed message ids (and, where needed, natural keys).
+
+Redelivery and replays bring the same message id again; a re-fetched newer version of a source
+record brings a new id with the same key. For most operations the second write is harmless
+(upsert by key, merge), but some repeat a side effect on every call (an OSCaR upsert with
+`is_referred` creates a referral each time); those are recorded by natural key as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from casebridge.control import ControlStore
+from casebridge.errors import Superseded
+from casebridge.messages import UpsertCommand
+from loader.keys import record_key
+
+
+class ProcessedCommands:
+    """The control store's processed-id rows of one loader stage."""
+
+    def __init__(self, store: ControlStore, stage: str, once_per_key: Iterable[str]) -> None:
+        self._store = store
+        self.stage = stage
+        self._once_per_key = frozenset(once_per_key)
+
+    async def check(self, command: UpsertCommand) -> None:
+        """Raise `Superseded` when this command (or its once-only key) was already applied."""
+        seen = await self._store.seen(self.stage, self._ids(command))
+        if command.message_id in seen:
+            raise Superseded("already applied")
+        if seen:
+            raise Superseded(f"{command.operation} already sent for this key")
+
+    async def remember(self, command: UpsertCommand) -> None:
+        """Record the command (and its once-only key) as applied."""
+        await self._store.remember(self.stage, self._ids(command))
+
+    def _ids(self, command: UpsertCommand) -> list[str]:
+        ids = [command.message_id]
+        if command.operation in self._once_per_key:
+            ids.append(f"key:{record_key(command)}")
+        return ids

@@ -1,0 +1,239 @@
+"""The generic target pieces: token bucket, circuit breaker, idempotency, staleness, lineage."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
+from casebridge.messages import UpsertCommand
+from casebridge.testing.builders import a_raw_record, an_upsert_command
+from loader.breaker import BreakerState, CircuitBreaker
+from loader.guarded import GuardedTarget
+from loader.rate_limit import TokenBucket
+from loader.writer import Written
+
+from .conftest import MemoryControlStore
+
+T0 = datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeWriter:
+    """Records writes; raises the queued errors first."""
+
+    name = "oscar"
+    once_per_key = frozenset({"client_upsert"})
+
+    def __init__(self) -> None:
+        self.writes: list[UpsertCommand] = []
+        self.errors: list[BaseException] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def write(self, command: UpsertCommand) -> Written:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.writes.append(command)
+        return Written(target_id=f"id-{len(self.writes)}")
+
+
+def command(
+    updated_at: datetime = T0, operation: str = "update_links", **kw: object
+) -> UpsertCommand:
+    raw = a_raw_record(record_id="case-1", updated_at=updated_at)
+    return an_upsert_command(raw, operation=operation, key={"global_id": "g1"}, **kw)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def writer() -> FakeWriter:
+    return FakeWriter()
+
+
+@pytest.fixture
+def target(writer: FakeWriter, store: MemoryControlStore, clock: FakeClock) -> GuardedTarget:
+    breaker = CircuitBreaker("oscar", failure_threshold=2, cooldown_s=10, clock=clock)
+    return GuardedTarget(writer, store, breaker)
+
+
+async def test_a_command_is_written_once_then_superseded_as_already_applied(target, writer, store):
+    cmd = command()
+    await target.apply(cmd)
+    with pytest.raises(Superseded, match="already applied"):
+        await target.apply(cmd)
+    assert writer.writes == [cmd]
+    assert store.outcomes() == [("update_links", "loaded"), ("update_links", "superseded")]
+    assert store.lineage[0].target_id == "id-1"
+    assert store.lineage[0].command_id == cmd.message_id
+    assert store.lineage[0].target_key == "global_id=g1"
+
+
+async def test_an_older_command_is_superseded_an_equal_or_newer_one_applied(target, writer, store):
+    await target.apply(command(T0))
+    with pytest.raises(Superseded, match="stale"):
+        await target.apply(command(T0 - timedelta(seconds=1)))
+    await target.apply(command(T0 + timedelta(seconds=1)))
+    assert len(writer.writes) == 2
+    assert store.versions[("oscar", "update_links:global_id=g1")] == T0 + timedelta(seconds=1)
+
+
+async def test_versions_are_kept_per_operation(target, writer):
+    await target.apply(command(T0, operation="update_links"))
+    await target.apply(command(T0 - timedelta(days=1), operation="update_statuses"))
+    assert len(writer.writes) == 2
+
+
+async def test_a_once_per_key_operation_is_sent_once_whatever_the_message_id(target, writer):
+    await target.apply(command(T0, operation="client_upsert"))
+    newer = command(T0 + timedelta(hours=1), operation="client_upsert")
+    with pytest.raises(Superseded, match="already sent"):
+        await target.apply(newer)
+    assert len(writer.writes) == 1
+
+
+async def test_a_command_without_source_version_is_not_guarded(target, writer):
+    raw = a_raw_record(record_id="c", updated_at=None)
+    await target.apply(an_upsert_command(raw, operation="update_links", key={"global_id": "g"}))
+    assert len(writer.writes) == 1
+
+
+async def test_a_failed_write_is_not_remembered(target, writer, store):
+    writer.errors = [PermanentError("OSCaR answered 422")]
+    cmd = command()
+    with pytest.raises(PermanentError):
+        await target.apply(cmd)
+    assert store.processed == {}
+    assert store.versions == {}
+    await target.apply(cmd)  # a replay after the fix goes through
+    assert writer.writes == [cmd]
+
+
+async def test_superseded_by_the_target_is_remembered(target, writer, store):
+    writer.errors = [Superseded("OSCaR already holds this referral")]
+    cmd = command(operation="client_upsert")
+    with pytest.raises(Superseded):
+        await target.apply(cmd)
+    with pytest.raises(Superseded, match="already applied"):
+        await target.apply(cmd)
+    assert writer.writes == []
+    assert store.outcomes() == [("client_upsert", "superseded")] * 2
+
+
+async def test_the_breaker_opens_parks_then_probes_and_closes(target, writer, clock):
+    writer.errors = [TransientError("503"), TransientError("503")]
+    for n in range(2):
+        with pytest.raises(TransientError) as failed:
+            await target.apply(command(T0 + timedelta(seconds=n)))
+        assert not isinstance(failed.value, TargetUnavailable)
+    assert target.breaker.state is BreakerState.OPEN
+    clock.now += 4
+    with pytest.raises(TargetUnavailable) as parked:
+        await target.apply(command(T0 + timedelta(seconds=5)))
+    assert parked.value.retry_after == pytest.approx(6)
+    assert writer.writes == []
+
+    clock.now += 6  # cooldown over: one probe goes through and closes the circuit
+    assert target.breaker.state is BreakerState.HALF_OPEN
+    await target.apply(command(T0 + timedelta(seconds=6)))
+    assert target.breaker.state is BreakerState.CLOSED
+    assert len(writer.writes) == 1
+
+
+async def test_a_failed_probe_reopens_for_a_full_cooldown(target, writer, clock):
+    writer.errors = [TransientError("503")] * 3
+    for n in range(2):
+        with pytest.raises(TransientError):
+            await target.apply(command(T0 + timedelta(seconds=n)))
+    clock.now += 10
+    with pytest.raises(TransientError):
+        await target.apply(command(T0 + timedelta(seconds=3)))
+    assert target.breaker.state is BreakerState.OPEN
+    with pytest.raises(TargetUnavailable) as parked:
+        await target.apply(command(T0 + timedelta(seconds=4)))
+    assert parked.value.retry_after == pytest.approx(10)
+
+
+def test_only_one_probe_at_a_time(clock):
+    breaker = CircuitBreaker("oscar", failure_threshold=1, cooldown_s=5, clock=clock)
+    breaker.record_failure()
+    clock.now += 5
+    breaker.check()  # the probe
+    with pytest.raises(TargetUnavailable, match="probe"):
+        breaker.check()
+    breaker.abandon()
+    breaker.check()
+
+
+async def test_a_refusal_counts_as_an_answer(target, writer):
+    writer.errors = [TransientError("503"), PermanentError("422"), TransientError("503")]
+    for n in range(3):
+        with pytest.raises((TransientError, PermanentError)):
+            await target.apply(command(T0 + timedelta(seconds=n)))
+    assert target.breaker.state is BreakerState.CLOSED
+
+
+async def test_already_applied_commands_are_acked_while_the_circuit_is_open(target, writer):
+    cmd = command()
+    await target.apply(cmd)
+    writer.errors = [TransientError("503"), TransientError("503")]
+    for n in range(2):
+        with pytest.raises(TransientError):
+            await target.apply(command(T0 + timedelta(seconds=n + 1)))
+    with pytest.raises(Superseded):
+        await target.apply(cmd)
+
+
+async def test_commands_for_one_record_never_interleave(store, clock):
+    class SlowWriter(FakeWriter):
+        active = 0
+        most = 0
+
+        async def write(self, command: UpsertCommand) -> Written:
+            SlowWriter.active += 1
+            SlowWriter.most = max(SlowWriter.most, SlowWriter.active)
+            await asyncio.sleep(0.01)
+            SlowWriter.active -= 1
+            return await super().write(command)
+
+    writer = SlowWriter()
+    target = GuardedTarget(writer, store, CircuitBreaker("oscar", clock=clock))
+    await asyncio.gather(*(target.apply(command(T0 + timedelta(seconds=n))) for n in range(5)))
+    assert SlowWriter.most == 1
+    assert len(writer.writes) == 5
+
+
+async def test_the_token_bucket_spaces_requests_after_the_burst():
+    bucket = TokenBucket(rate_per_s=50, burst=2)
+    started = time.monotonic()
+    for _ in range(7):
+        await bucket.acquire()
+    elapsed = time.monotonic() - started
+    # 2 at once, then 5 more at 50/s: at least 100 ms.
+    assert 0.095 <= elapsed < 0.5
+
+
+async def test_a_zero_rate_is_unlimited():
+    bucket = TokenBucket(rate_per_s=0)
+    started = time.monotonic()
+    for _ in range(1000):
+        await bucket.acquire()
+    assert time.monotonic() - started < 0.1
