@@ -1,0 +1,269 @@
+"""One keep-alive aiohttp session per external system, and the one place HTTP failures are classed.
+
+aiohttp with a pooled connector reached 12-18x what httpx did on this machine (PERFORMANCE.md
+§5), and keep-alive alone is worth +30-55%. Statuses become the failure taxonomy here, so every
+client and every service agrees: 429/5xx/timeouts/dropped connections are transient (with the
+target's `Retry-After`), other 4xx are permanent. Errors and logs carry the method, the path, the
+status and the target's own error text, never a request body, a query value or a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import orjson
+import structlog
+
+from casebridge.errors import PermanentError, TransientError
+
+log = structlog.get_logger(__name__)
+
+#: Longest target error text kept in an exception message.
+ERROR_TEXT_LIMIT = 300
+
+Params = Mapping[str, str | int | float | bool]
+
+
+class HttpStatusError(PermanentError):
+    """A 4xx other than 429: the request itself is wrong; retrying cannot help."""
+
+    def __init__(self, message: str, *, status: int, text: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.text = text
+
+
+class AuthenticationFailed(HttpStatusError):
+    """The target refused our credentials even after a fresh login.
+
+    Permanent for the request, but it is the deployment's fault, not the record's: a loader may
+    prefer to park its queue (TargetUnavailable) instead of dead-lettering every message.
+    """
+
+
+class TransientHttpError(TransientError):
+    """429, 5xx, a timeout or a broken connection: the target may answer later."""
+
+    def __init__(self, message: str, *, status: int | None, retry_after: float | None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A fully read response (bodies are small JSON documents; reading them frees the socket)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The decoded body, or None when it is empty."""
+        return orjson.loads(self.body) if self.body else None
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def error_text(body: bytes, limit: int = ERROR_TEXT_LIMIT) -> str:
+    """The target's own explanation, compact: JSON error fields, or the text with tags stripped."""
+    try:
+        decoded = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        decoded = None
+    if isinstance(decoded, dict):
+        text = _json_error_text(decoded)
+    else:
+        raw = body.decode("utf-8", errors="replace")
+        text = re.sub(r"<[^>]*>", " ", raw)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _json_error_text(doc: dict[str, Any]) -> str:
+    errors = doc.get("errors")
+    if isinstance(errors, list) and errors and all(isinstance(e, dict) for e in errors):
+        # Primero's envelope: one entry per problem, message (str or list) plus detail.
+        parts = []
+        for entry in errors:
+            message = entry.get("message")
+            detail = entry.get("detail")
+            part = _flat(message)
+            if detail not in (None, ""):
+                part = f"{part} ({_flat(detail)})"
+            parts.append(part)
+        return "; ".join(parts)
+    picked = {k: doc[k] for k in ("error", "errors", "message") if k in doc}
+    return _flat(picked or doc)
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value)
+    if isinstance(value, dict) and len(value) == 1:
+        return _flat(next(iter(value.values())))
+    return orjson.dumps(value).decode()
+
+
+def classify(system: str, method: str, path: str, response: HttpResponse) -> None:
+    """Raise the failure class of a non-2xx response; return for a 2xx/3xx."""
+    status = response.status
+    if status < 400:
+        return
+    text = error_text(response.body)
+    message = f"{system} {method} {path} answered {status}: {text}"
+    if status == 429 or status >= 500:
+        raise TransientHttpError(
+            message,
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    raise HttpStatusError(message, status=status, text=text)
+
+
+class HttpClient:
+    """A pooled keep-alive session for one base URL; created on first use inside the loop.
+
+    `request` returns only 2xx/3xx responses (except the statuses a caller asks to see, e.g. 401
+    for re-login); everything else is raised as a `TransientHttpError` or `HttpStatusError`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        system: str,
+        timeout_s: float = 30.0,
+        connect_timeout_s: float = 10.0,
+        max_connections: int = 16,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.system = system
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
+        self._max_connections = max_connections
+        self._default_headers = {"Accept": "application/json", **(default_headers or {})}
+        self._session: aiohttp.ClientSession | None = None
+
+    def _session_now(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections, keepalive_timeout=30, enable_cleanup_closed=True
+                ),
+                timeout=self._timeout,
+                headers=self._default_headers,
+                # Credentials travel only in the headers we set; a cookie jar could silently
+                # authenticate (Primero's primero_token cookie) and hide an expired token.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        pass_statuses: frozenset[int] = frozenset(),
+    ) -> HttpResponse:
+        """Send one request; raise the failure class unless the status is in `pass_statuses`."""
+        response = await self._send(method, path, params=params, json=json, headers=headers)
+        if response.status not in pass_statuses:
+            classify(self.system, method, path, response)
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> HttpResponse:
+        send_headers = dict(headers or {})
+        data: bytes | None = None
+        if json is not None:
+            data = orjson.dumps(json)
+            send_headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            async with self._session_now().request(
+                method,
+                self.base_url + path,
+                params=_query(params),
+                data=data,
+                headers=send_headers,
+            ) as resp:
+                body = await resp.read()
+                response = HttpResponse(resp.status, dict(resp.headers), body)
+        except TimeoutError as exc:
+            raise TransientHttpError(
+                f"{self.system} {method} {path} timed out", status=None, retry_after=None
+            ) from exc
+        except aiohttp.InvalidURL as exc:
+            raise PermanentError(f"{self.system} {method} {path}: invalid URL") from exc
+        except aiohttp.ClientError as exc:
+            raise TransientHttpError(
+                f"{self.system} {method} {path} failed: {type(exc).__name__}",
+                status=None,
+                retry_after=None,
+            ) from exc
+        log.debug(
+            "http_request",
+            system=self.system,
+            method=method,
+            path=path,
+            status=response.status,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    async def close(self) -> None:
+        """Close the pooled connections (idempotent)."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+            # Let the transports finish closing before the loop goes away (aiohttp advice).
+            await asyncio.sleep(0)
+        self._session = None
+
+
+def _query(params: Params | None) -> dict[str, str] | None:
+    if not params:
+        return None
+    return {k: _query_value(v) for k, v in params.items()}
+
+
+def _query_value(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

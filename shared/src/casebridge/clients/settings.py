@@ -1,0 +1,43 @@
+"""Settings mixins for the external APIs, shared by the fetchers and the loader's targets."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from casebridge.settings import CasebridgeSettings
+
+
+class PrimeroApiSettings(CasebridgeSettings):
+    """How to reach Primero v2 (`PRIMERO_*`; the password may come from `PRIMERO_PASSWORD_FILE`)."""
+
+    primero_url: str = Field(default="http://127.0.0.1:8081", description="Base URL of Primero.")
+    primero_user: str = Field(default="", description="Primero API user name.")
+    primero_password: SecretStr = Field(
+        default=SecretStr(""), description="Primero API password (or PRIMERO_PASSWORD_FILE)."
+    )
+    primero_auth: Literal["basic", "jwt"] = Field(
+        default="basic",
+        description="basic: HTTP Basic on every call (all versions); jwt: v2.10 token login.",
+    )
+    primero_timeout_s: float = Field(default=60.0, description="Longest wait for one response.")
+    primero_connect_timeout_s: float = Field(default=10.0, description="Longest TCP connect.")
+    primero_max_connections: int = Field(default=16, description="Pooled keep-alive connections.")
+
+
+class OscarApiSettings(CasebridgeSettings):
+    """How to reach the OSCaR interop API (`OSCAR_*`; `OSCAR_PASSWORD_FILE` works too)."""
+
+    oscar_url: str = Field(default="http://127.0.0.1:8082", description="Base URL of OSCaR.")
+    oscar_user: str = Field(
+        default="", description="OSCaR admin e-mail (must equal the external system's token)."
+    )
+    oscar_password: SecretStr = Field(
+        default=SecretStr(""), description="OSCaR admin password (or OSCAR_PASSWORD_FILE)."
+    )
+    oscar_timeout_s: float = Field(
+        default=120.0, description="Longest wait for one response (the client feed is unpaged)."
+    )
+    oscar_connect_timeout_s: float = Field(default=10.0, description="Longest TCP connect.")
+    oscar_max_connections: int = Field(default=8, description="Pooled keep-alive connections.")

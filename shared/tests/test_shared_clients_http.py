@@ -1,0 +1,70 @@
+"""The HTTP failure taxonomy and Retry-After parsing, without a server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from casebridge.clients.http import (
+    HttpResponse,
+    HttpStatusError,
+    TransientHttpError,
+    classify,
+    error_text,
+    parse_retry_after,
+)
+
+NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("5", 5.0),
+        (" 2.5 ", 2.5),
+        ("-3", 0.0),
+        ("Mon, 23 Nov 2026 10:00:30 GMT", 30.0),
+        ("Mon, 23 Nov 2026 09:00:00 GMT", 0.0),
+        ("soon", None),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_retry_after_seconds_or_http_date(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value, now=NOW) == seconds
+
+
+def test_primero_error_envelope_is_compact() -> None:
+    body = (
+        b'{"errors":[{"status":422,"resource":"/api/v2/cases","detail":"date_of_birth",'
+        b'"message":["errors.models.child.date_of_birth.not_future"]}]}'
+    )
+    assert error_text(body) == "errors.models.child.date_of_birth.not_future (date_of_birth)"
+
+
+def test_html_is_stripped_and_long_text_truncated() -> None:
+    assert error_text(b"<html><body><h1>Bad Gateway</h1></body></html>") == "Bad Gateway"
+    assert len(error_text(b"x" * 5000)) == 300
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_429_and_5xx_are_transient(status: int) -> None:
+    response = HttpResponse(status, {"Retry-After": "4"}, b"Retry later")
+    with pytest.raises(TransientHttpError) as caught:
+        classify("primero", "GET", "/api/v2/cases", response)
+    assert caught.value.retry_after == 4
+    assert caught.value.status == status
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 422])
+def test_other_4xx_are_permanent(status: int) -> None:
+    with pytest.raises(HttpStatusError) as caught:
+        classify(
+            "oscar", "POST", "/x", HttpResponse(status, {}, b'{"message":"Record was found."}')
+        )
+    assert "Record was found." in str(caught.value)
+
+
+def test_success_passes() -> None:
+    classify("oscar", "GET", "/x", HttpResponse(204, {}, b""))
