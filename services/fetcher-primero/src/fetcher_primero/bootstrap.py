@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
-from casebridge.polling import PollingService
+from collections.abc import Awaitable, Callable
+
+from casebridge.clients import PrimeroClient
+from casebridge.control import ControlStore, open_control_store
+from casebridge.publishing import MessagePublisher
 from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
+from fetcher_primero.c1_cases import C1CasesFetch
 from fetcher_primero.config import Settings
+from fetcher_primero.schedule import ScheduledPollingService, schedule_from
 
 
-async def _no_queries_yet() -> int:
-    """The Primero queries of each flow plug in here; none ship yet."""
-    return 0
+def bootstrap(
+    settings: Settings,
+    *,
+    transport: Transport | None = None,
+    client: PrimeroClient | None = None,
+    open_store: Callable[[], Awaitable[ControlStore]] | None = None,
+) -> ScheduledPollingService:
+    """Build the fetcher; tests pass their own transport, client or store. No I/O here."""
+    transport = transport or build_transport(settings, name="fetcher-primero")
+    topology = topology_from(settings)
+    url = settings.control_database_url.get_secret_value()
 
+    async def open_configured_store() -> ControlStore:
+        return await open_control_store(url)
 
-def bootstrap(settings: Settings, *, transport: Transport | None = None) -> PollingService:
-    """Build the fetcher; tests pass their own transport."""
-    return PollingService(
-        transport=transport or build_transport(settings, name="fetcher-primero"),
-        topology=topology_from(settings),
-        fetch_pass=_no_queries_yet,
+    c1 = C1CasesFetch(
+        client or PrimeroClient.from_settings(settings),
+        MessagePublisher(transport, topology),
+        open_store or open_configured_store,
+        start_cursor=settings.c1_start_cursor,
+        overlap_s=settings.cursor_overlap_s,
+        per=settings.page_size,
+        referral_concurrency=settings.referral_concurrency,
+    )
+    return ScheduledPollingService(
+        transport=transport,
+        topology=topology,
+        fetch_pass=c1.run,
         interval_s=settings.poll_interval_s,
+        schedule=schedule_from(settings.poll_cron, settings.poll_interval_s),
+        close_resources=c1.close,
     )

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
+from casebridge.clients import PrimeroApiSettings
+from casebridge.control import ControlStoreSettings
 from casebridge.settings import BrokerSettings, HealthSettings, LoggingSettings
 
 
-class Settings(BrokerSettings, LoggingSettings, HealthSettings):
+class Settings(
+    BrokerSettings, LoggingSettings, HealthSettings, PrimeroApiSettings, ControlStoreSettings
+):
     """Everything fetcher-primero reads from its environment."""
 
-    primero_url: str = Field(default="http://127.0.0.1:8081", description="Base URL of Primero.")
-    primero_user: str = Field(default="", description="Primero API user.")
-    primero_password: SecretStr = Field(
-        default=SecretStr(""), description="Primero API password (or PRIMERO_PASSWORD_FILE)."
-    )
     poll_interval_s: float = Field(default=300.0, description="Seconds between fetch passes.")
+    poll_cron: str = Field(
+        default="", description="Cron expression (UTC) for passes; wins over POLL_INTERVAL_S."
+    )
+    c1_start_cursor: str = Field(
+        default="2000-01-01T00:00:00.000Z",
+        description="last_updated_at the first C1 pass starts from (no cursor stored yet).",
+    )
+    cursor_overlap_s: float = Field(
+        default=300.0,
+        description="Re-read this far behind the cursor (late commits, clock skew); dedup drops"
+        " what was already published.",
+    )
+    page_size: int = Field(default=1000, ge=1, le=1000, description="Cases per page (max 1000).")
+    referral_concurrency: int = Field(
+        default=8, ge=1, description="Referral lists fetched at once per page."
+    )

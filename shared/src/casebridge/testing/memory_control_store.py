@@ -1,0 +1,73 @@
+"""A ControlStore in a dict, for unit tests that need cursors and seen ids but no database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from casebridge.control.model import AuditEntry, Cursor, LineageEntry
+from casebridge.control.store import ControlStore
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryControlStore(ControlStore):
+    """Same contract as the SQL store, nothing durable; `cursor_writes` records every advance."""
+
+    def __init__(self) -> None:
+        self.cursors: dict[str, Cursor] = {}
+        self.processed: dict[str, set[str]] = {}
+        self.versions: dict[tuple[str, str], datetime] = {}
+        self.lineage: list[LineageEntry] = []
+        self.audits: list[AuditEntry] = []
+        self.cursor_writes: list[tuple[str, str]] = []
+        self.closed = False
+
+    async def get_cursor(self, name: str) -> Cursor | None:
+        return self.cursors.get(name)
+
+    async def set_cursor(self, name: str, value: str) -> None:
+        self.cursors[name] = Cursor(name, value, _now())
+        self.cursor_writes.append((name, value))
+
+    async def delete_cursor(self, name: str) -> None:
+        self.cursors.pop(name, None)
+
+    async def list_cursors(self) -> list[Cursor]:
+        return [self.cursors[name] for name in sorted(self.cursors)]
+
+    async def seen(self, stage: str, message_ids: Iterable[str]) -> set[str]:
+        known = self.processed.get(stage, set())
+        return {m for m in message_ids if m in known}
+
+    async def remember(self, stage: str, message_ids: Iterable[str]) -> None:
+        self.processed.setdefault(stage, set()).update(message_ids)
+
+    async def applied_version(self, target: str, key: str) -> datetime | None:
+        return self.versions.get((target, key))
+
+    async def set_applied_version(self, target: str, key: str, version: datetime) -> None:
+        current = self.versions.get((target, key))
+        if current is None or version > current:
+            self.versions[(target, key)] = version
+
+    async def record_lineage(self, entries: Iterable[LineageEntry]) -> None:
+        self.lineage.extend(entries)
+
+    async def lineage_of(self, source_system: str, source_id: str) -> list[LineageEntry]:
+        rows = [
+            e for e in self.lineage if e.source_system == source_system and e.source_id == source_id
+        ]
+        return sorted(rows, key=lambda e: e.at)
+
+    async def audit(self, entry: AuditEntry) -> None:
+        self.audits.append(entry)
+
+    async def audit_log(self, since: datetime | None = None) -> list[AuditEntry]:
+        rows = [a for a in self.audits if since is None or a.at >= since]
+        return sorted(rows, key=lambda a: a.at)
+
+    async def close(self) -> None:
+        self.closed = True
