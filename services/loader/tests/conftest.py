@@ -1,28 +1,32 @@
-"""Fixtures of the loader tests: an in-memory control store and an in-process bus."""
+"""Fixtures of the loader tests: an in-memory control store and the loader over an in-process
+broker."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pytest
 import structlog
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY
 
-from casebridge.control import AuditEntry, Cursor, LineageEntry
+from casebridge.control import AuditEntry, ControlStore, Cursor, LineageEntry
 from casebridge.memory import MemoryTransport
-from casebridge.memory.broker import StoredMessage
-from casebridge.messages import DeadLetter
-from casebridge.metrics import ConsumerMetrics
+from casebridge.messages import DeadLetter, UpsertCommand
 from casebridge.publishing import MessagePublisher
-from casebridge.topology import Topology, build_topology, loader_queue
+from casebridge.service import ConsumingService
+from casebridge.topology import loader_queue
+from loader.bootstrap import bootstrap
+from loader.config import Settings
+from loader.target import Target
 
 #: Short retry tiers, so a retry takes tens of milliseconds.
 RETRY_DELAYS = (0.05, 0.1, 0.2)
-PREFIX = "t"
 
 
 class MemoryControlStore:
@@ -95,57 +99,62 @@ async def wait_for(predicate: Callable[[], bool], timeout_s: float = 5.0) -> Non
 
 
 @dataclass
-class Bus:
-    """A declared in-process topology for the loader targets, counted in a private registry."""
+class RunningLoader:
+    """The real loader service (bootstrap, Consumer) over the in-process broker."""
 
+    service: ConsumingService
     transport: MemoryTransport
-    topology: Topology
-    registry: CollectorRegistry
-    metrics: ConsumerMetrics
-    stopping: list[Callable[[], object]] = field(default_factory=list)
+    queue: str
 
     @property
     def publisher(self) -> MessagePublisher:
-        return MessagePublisher(self.transport, self.topology)
+        return MessagePublisher(self.transport, self.service.topology)
 
-    def queue(self, target: str) -> str:
-        return loader_queue(PREFIX, target)
+    async def send(self, *commands: UpsertCommand) -> None:
+        await self.publisher.publish_many(commands)
 
-    def count(self, target: str, outcome: str) -> int:
-        value = self.registry.get_sample_value(
-            "casebridge_messages_total", {"queue": self.queue(target), "outcome": outcome}
+    def count(self, outcome: str) -> int:
+        value = REGISTRY.get_sample_value(
+            "casebridge_messages_total", {"queue": self.queue, "outcome": outcome}
         )
         return int(value or 0)
 
-    def counts(self, target: str) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         outcomes = ("handled", "superseded", "retried", "parked", "dead_lettered", "requeued")
-        return {o: n for o in outcomes if (n := self.count(target, o))}
+        return {o: n for o in outcomes if (n := self.count(o))}
+
+    def finished(self) -> int:
+        return self.count("handled") + self.count("superseded") + self.count("dead_lettered")
 
     def depth(self, queue: str) -> int:
         return self.transport.broker.depth(queue)
 
-    def drain(self, queue: str) -> list[StoredMessage]:
-        messages = list(self.transport.broker.queues[queue].messages)
-        self.transport.broker.queues[queue].messages.clear()
-        return messages
-
-    def dead_letters(self, target: str) -> list[DeadLetter]:
-        dlq = f"{self.queue(target)}.dlq"
-        return [DeadLetter.from_message(m.body, m.headers) for m in self.drain(dlq)]
+    def dead_letters(self) -> list[DeadLetter]:
+        queue = self.transport.broker.queues[f"{self.queue}.dlq"]
+        messages = list(queue.messages)
+        return [DeadLetter.from_message(m.body, m.headers) for m in messages]
 
 
-@pytest.fixture
-async def bus() -> AsyncIterator[Bus]:
-    """A connected MemoryTransport with oscar and primero loader queues and short retry tiers."""
-    topology = build_topology(
-        PREFIX, targets=("oscar", "primero"), retry_delays=RETRY_DELAYS, delivery_limit=5
+@asynccontextmanager
+async def running_loader(
+    target: Target, store: ControlStore, prefix: str, **settings: Any
+) -> AsyncIterator[RunningLoader]:
+    """Bootstrap the loader for `target` with short retry tiers; stop it on exit."""
+    config = Settings(
+        transport="memory",
+        topology_prefix=prefix,
+        retry_delays_s=RETRY_DELAYS,
+        loader_target=target.name,
+        health_port=0,
+        **settings,
     )
     transport = MemoryTransport()
-    await transport.connect()
-    await transport.declare(topology)
-    registry = CollectorRegistry()
-    yield Bus(transport, topology, registry, ConsumerMetrics.for_registry(registry))
-    await transport.close()
+    service = await bootstrap(config, transport=transport, store=store, target=target)
+    await service.start()
+    try:
+        yield RunningLoader(service, transport, loader_queue(prefix, target.name))
+    finally:
+        await service.stop()
 
 
 @pytest.fixture

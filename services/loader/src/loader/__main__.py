@@ -1,4 +1,4 @@
-"""`loader`: settings -> logging -> bootstrap (target plugin) -> run."""
+"""`loader`: settings -> logging -> bootstrap (control store, target plugin) -> run."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from casebridge.logs import configure_logging
 from casebridge.runtime import run_service, tune_gc
 from loader.bootstrap import bootstrap
 from loader.config import Settings
-from loader.target import UnknownTarget
+from loader.target import UnknownTarget, find_target
 
 
 def main() -> None:
@@ -17,14 +17,17 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format, service="loader")
     try:
-        service = bootstrap(settings)
+        find_target(settings.loader_target)  # fail fast, before opening anything
     except UnknownTarget as exc:
         print(f"loader: {exc}", file=sys.stderr)
         sys.exit(2)
     tune_gc()
-    asyncio.run(
-        run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
-    )
+    asyncio.run(_run(settings))
+
+
+async def _run(settings: Settings) -> None:
+    service = await bootstrap(settings)
+    await run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
 
 
 if __name__ == "__main__":

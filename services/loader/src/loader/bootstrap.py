@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 from casebridge.consumer import Consumer
+from casebridge.control import ControlStore, open_control_store
 from casebridge.messages import default_registry
-from casebridge.service import ConsumingService
+from casebridge.service import ConsumingService, Hook
 from casebridge.topology import loader_queue
 from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
 from loader.config import Settings
-from loader.handler import ApplyCommand
-from loader.target import Target, load_target
+from loader.handler import apply_command
+from loader.target import Target, find_target
 
 
-def bootstrap(
+async def bootstrap(
     settings: Settings,
     *,
     transport: Transport | None = None,
+    store: ControlStore | None = None,
     target: Target | None = None,
 ) -> ConsumingService:
-    """Build the loader for `settings.loader_target` (or the target a test passes)."""
-    target = target or load_target(settings.loader_target)
+    """Build the loader for `settings.loader_target` (or the target/store a test passes).
+
+    The control store is opened here (migrated to head) unless given; a store opened here is
+    closed on stop, after the target.
+    """
+    factory = None if target is not None else find_target(settings.loader_target)
+    on_stop: list[Hook] = []
+    if store is None:
+        store = await open_control_store(settings.control_database_url.get_secret_value())
+        on_stop.append(store.close)
+    if factory is not None:
+        target = factory(store)
+    assert target is not None
+    on_stop.insert(0, target.close)
     prefix = settings.topology_prefix
     topology = topology_from(settings, targets=(target.name,))
     transport = transport or build_transport(settings, name=f"loader-{target.name}")
@@ -28,12 +42,12 @@ def bootstrap(
         transport=transport,
         topology=topology,
         queue=loader_queue(prefix, target.name),
-        handler=ApplyCommand(target),
+        handler=apply_command(target),
         registry=default_registry(),
         stage=f"loader-{target.name}",
         prefetch=min(settings.prefetch, settings.concurrency),
         max_attempts=settings.max_attempts,
     )
     return ConsumingService(
-        transport, topology, [consumer], on_start=[target.start], on_stop=[target.close]
+        transport, topology, [consumer], on_start=[target.start], on_stop=on_stop
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from casebridge.control import ControlStoreSettings
 from casebridge.settings import BrokerSettings, HealthSettings, LoggingSettings
 
 
-class Settings(BrokerSettings, LoggingSettings, HealthSettings):
+class Settings(BrokerSettings, LoggingSettings, HealthSettings, ControlStoreSettings):
     """Everything the loader reads from its environment; targets read their own settings."""
 
     loader_target: str = Field(

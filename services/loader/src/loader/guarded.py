@@ -6,6 +6,9 @@ Order for one command (under a per-record lock, so commands for one record never
 3. circuit breaker: open -> `TargetUnavailable` (parked, no attempt counted);
 4. the write; then the message id, the applied version and a `loaded` lineage row.
 
+Refused credentials (`AuthenticationFailed`) park the queue too: every message would fail the
+same way, and dead-lettering them all would leave the admin a mass replay.
+
 Steps 1-2 run before the breaker, so commands that need no write are acked even while the
 target is down. Every `Superseded` leaves a `superseded` lineage row.
 """
@@ -16,10 +19,12 @@ import asyncio
 
 import structlog
 
+from casebridge.clients import AuthenticationFailed
 from casebridge.control import ControlStore
 from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
 from casebridge.messages import UpsertCommand
 from loader.breaker import CircuitBreaker
+from loader.errors import DependencyPending
 from loader.idempotency import ProcessedCommands
 from loader.keyed_locks import KeyedLocks
 from loader.keys import key_text
@@ -73,6 +78,16 @@ class GuardedTarget:
         except TargetUnavailable:
             self.breaker.abandon()
             raise
+        except DependencyPending:
+            self.breaker.record_success()
+            raise
+        except AuthenticationFailed as exc:
+            # The deployment's fault, not the record's: park the queue rather than dead-letter
+            # every message until someone fixes the credentials.
+            self.breaker.record_failure()
+            raise TargetUnavailable(
+                f"{self.name} refused our credentials: {exc}", retry_after=self.breaker.cooldown_s
+            ) from exc
         except TransientError:
             self.breaker.record_failure()
             raise

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from casebridge.errors import PermanentError
 from casebridge.messages import Envelope, UpsertCommand
 from loader.target import Target
 
 
-class ApplyCommand:
-    """The loader's consumer handler: validate that the command is for this target, apply it."""
+def apply_command(target: Target) -> Callable[[Envelope], Awaitable[None]]:
+    """The loader's consumer handler: validate that the command is for this target, apply it.
 
-    def __init__(self, target: Target) -> None:
-        self._target = target
+    A coroutine function, not an object with an async `__call__`: the consumer picks its async
+    path with `inspect.iscoroutinefunction`, which is false for such objects on Python 3.11.
+    """
 
-    async def __call__(self, message: Envelope) -> None:
+    async def handle(message: Envelope) -> None:
         if not isinstance(message, UpsertCommand):
             raise PermanentError(f"the loader takes upsert commands, not {message.message_type}")
-        if message.target != self._target.name:
+        if message.target != target.name:
             raise PermanentError(
-                f"command for target {message.target!r} reached the {self._target.name!r} loader"
+                f"command for target {message.target!r} reached the {target.name!r} loader"
             )
-        await self._target.apply(message)
+        await target.apply(message)
+
+    return handle

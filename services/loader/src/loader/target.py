@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Protocol
 
+from casebridge.control import ControlStore
 from casebridge.errors import CasebridgeError
 from casebridge.messages import UpsertCommand
 
@@ -37,9 +38,13 @@ class Target(Protocol):
 
 
 class TargetFactory(Protocol):
-    """What an entry point names: builds the target, reading its own settings."""
+    """What an entry point names: builds the target, reading its own settings.
 
-    def __call__(self) -> Target: ...
+    It receives the control store (processed ids, applied versions, lineage), which the
+    composition root opens once and closes after the target.
+    """
+
+    def __call__(self, store: ControlStore) -> Target: ...
 
 
 class UnknownTarget(CasebridgeError):
@@ -51,12 +56,12 @@ def available_targets() -> list[str]:
     return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 
 
-def load_target(name: str) -> Target:
-    """Build the target registered under `name`."""
+def find_target(name: str) -> TargetFactory:
+    """The factory registered under `name` (checked before anything is opened)."""
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             factory: TargetFactory = ep.load()
-            return factory()
+            return factory
     raise UnknownTarget(
         f"LOADER_TARGET={name!r} is not an installed target;"
         f" available: {', '.join(available_targets()) or 'none yet'}"

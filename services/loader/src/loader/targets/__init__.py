@@ -1,0 +1,1 @@
+"""The target plugins shipped with the loader (registered as entry points in pyproject.toml)."""

@@ -1,0 +1,90 @@
+"""The OSCaR target (flow C1): referral upserts, referral statuses, Primero links.
+
+- `client_upsert`: `POST …/clients/upsert`. OSCaR creates a referral on every call with
+  `is_referred`, so it is sent at most once per natural key (external_id, service, referral):
+  recorded in the control store, repeats are superseded. A 422 "Record was found." means OSCaR
+  already holds this first referral, linked to a client: the effect is there, so the command is
+  superseded (and remembered), not dead-lettered.
+- `update_statuses`, `update_links`: `PUT`s that OSCaR applies idempotently; sent as given.
+"""
+
+from __future__ import annotations
+
+from casebridge.clients import HttpStatusError, OscarApiSettings, OscarClient
+from casebridge.control import ControlStore
+from casebridge.errors import Superseded
+from casebridge.messages import UpsertCommand
+from loader.breaker import CircuitBreaker
+from loader.guard_settings import GuardSettings
+from loader.guarded import GuardedTarget
+from loader.payloads import body_part, unknown_operation
+from loader.rate_limit import TokenBucket
+from loader.target import Target
+from loader.writer import Written
+
+NAME = "oscar"
+OPERATIONS = frozenset({"client_upsert", "update_statuses", "update_links"})
+#: OSCaR's answer to a repeated first referral (API.md §2.3 branch B).
+RECORD_WAS_FOUND = "Record was found."
+
+
+class OscarSettings(OscarApiSettings, GuardSettings):
+    """The OSCaR target's settings: `OSCAR_*` plus the shared rate limit and breaker."""
+
+
+class OscarWriter:
+    """Writes commands to the OSCaR interop API."""
+
+    name = NAME
+    once_per_key = frozenset({"client_upsert"})
+
+    def __init__(self, client: OscarClient, limiter: TokenBucket) -> None:
+        self._client = client
+        self._limiter = limiter
+
+    async def start(self) -> None:
+        """Nothing to open: the client signs in on first use."""
+
+    async def close(self) -> None:
+        """Close the pooled connections."""
+        await self._client.close()
+
+    async def write(self, command: UpsertCommand) -> Written:
+        """One request per command."""
+        operation = command.operation
+        if operation == "client_upsert":
+            return await self._client_upsert(command)
+        if operation == "update_statuses":
+            await self._limiter.acquire()
+            await self._client.update_statuses({"data": body_part(command, "data", list)})
+            return Written()
+        if operation == "update_links":
+            items = body_part(command, "data", list)
+            await self._limiter.acquire()
+            await self._client.update_links({"data": items})
+            return Written(target_id=command.key.get("global_id"))
+        raise unknown_operation(command, OPERATIONS)
+
+    async def _client_upsert(self, command: UpsertCommand) -> Written:
+        organization = body_part(command, "organization")
+        await self._limiter.acquire()
+        try:
+            await self._client.upsert_client({"organization": organization})
+        except HttpStatusError as exc:
+            if exc.status == 422 and RECORD_WAS_FOUND in exc.text:
+                raise Superseded(f"OSCaR already holds this referral ({RECORD_WAS_FOUND})") from exc
+            raise
+        return Written(target_id=str(organization.get("global_id") or "") or None)
+
+
+def build(store: ControlStore, settings: OscarSettings | None = None) -> Target:
+    """The entry point: the OSCaR writer behind the shared guards."""
+    settings = settings or OscarSettings()
+    writer = OscarWriter(
+        OscarClient.from_settings(settings),
+        TokenBucket(settings.target_rate_per_s, settings.target_burst),
+    )
+    breaker = CircuitBreaker(
+        NAME, failure_threshold=settings.breaker_failures, cooldown_s=settings.breaker_cooldown_s
+    )
+    return GuardedTarget(writer, store, breaker)
