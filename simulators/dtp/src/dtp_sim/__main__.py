@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from dtp_sim.app import create_app
 from dtp_sim.config import DtpConfig
-from dtp_sim.serving import serve
 from dtp_sim.state import DtpSim
+from simkit.serving import serve
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from dtp_sim.endpoints import ENDPOINTS
 from dtp_sim.gateway import check
-from dtp_sim.responses import json_response
 from dtp_sim.state import DtpSim, Received
+from simkit.responses import json_response
 
 
 def build_router(sim: DtpSim) -> APIRouter:

@@ -12,14 +12,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dtp_sim.faults import FaultRule
 from dtp_sim.generate import generate_decision_messages, generate_referral_messages
 from dtp_sim.push import push
-from dtp_sim.responses import json_response
 from dtp_sim.state import DtpSim
+from simkit.control import PREFIX, add_shared_routes, json_object
+from simkit.responses import json_response
 
-PREFIX = "/__sim"
-_RULE_FIELDS = {f.name for f in dataclasses.fields(FaultRule)} - {"hits"}
+__all__ = ["PREFIX", "build_control"]
+_BARE_LIST_KEY = "messages"  # a bare JSON list posted to the control surface
 _SETTABLE = {
     "subscription_key",
     "client_cert_thumbprint",
@@ -27,14 +27,6 @@ _SETTABLE = {
     "webhook_api_key",
     "webhook_key_header",
 }
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    data = await request.json()
-    return data if isinstance(data, dict) else {"messages": data}
 
 
 def _public_config(sim: DtpSim) -> dict[str, Any]:
@@ -71,14 +63,9 @@ def build_control(sim: DtpSim) -> APIRouter:
     async def health() -> Response:
         return json_response(200, {"ok": True, "received": len(sim.received)})
 
-    @router.post("/reset")
-    async def reset() -> Response:
-        sim.reset()
-        return json_response(200, {"reset": True})
-
     @router.post("/seed")
     async def seed(request: Request) -> Response:
-        body = await _body(request)
+        body = await json_object(request, _BARE_LIST_KEY)
         source = body.get("source", "samples")
         if source == "samples":
             added = sim.seed_samples()
@@ -96,16 +83,6 @@ def build_control(sim: DtpSim) -> APIRouter:
     async def outbox() -> Response:
         return json_response(200, {"messages": sim.outbox})
 
-    @router.get("/requests")
-    async def requests() -> Response:
-        return json_response(200, {"requests": [e.as_dict() for e in sim.journal.entries]})
-
-    @router.delete("/requests")
-    async def clear_requests() -> Response:
-        sim.journal.clear()
-        sim.received.clear()
-        return json_response(200, {"cleared": True})
-
     @router.get("/received")
     async def received(request: Request) -> Response:
         endpoint = request.query_params.get("endpoint")
@@ -118,7 +95,7 @@ def build_control(sim: DtpSim) -> APIRouter:
 
     @router.put("/config")
     async def set_config(request: Request) -> Response:
-        body = await _body(request)
+        body = await json_object(request, _BARE_LIST_KEY)
         unknown = set(body) - _SETTABLE
         if unknown:
             return json_response(400, {"error": f"not settable: {sorted(unknown)}"})
@@ -128,7 +105,7 @@ def build_control(sim: DtpSim) -> APIRouter:
 
     @router.post("/push")
     async def push_webhooks(request: Request) -> Response:
-        body = await _body(request)
+        body = await json_object(request, _BARE_LIST_KEY)
         url = body.get("url") or sim.config.webhook_url
         if not url:
             return json_response(400, {"error": "no webhook_url configured"})
@@ -146,25 +123,6 @@ def build_control(sim: DtpSim) -> APIRouter:
     async def pushes() -> Response:
         return json_response(200, {"pushes": [p.as_dict() for p in sim.pushed]})
 
-    @router.get("/faults")
-    async def faults() -> Response:
-        return json_response(200, {"rules": [r.as_dict() for r in sim.faults.rules]})
-
-    @router.post("/faults")
-    async def add_faults(request: Request) -> Response:
-        body = await _body(request)
-        specs = body.get("rules", [body])
-        try:
-            rules = [FaultRule(**{k: v for k, v in s.items() if k in _RULE_FIELDS}) for s in specs]
-        except (TypeError, ValueError) as exc:
-            return json_response(400, {"error": str(exc)})
-        for rule in rules:
-            sim.faults.add(rule)
-        return json_response(200, {"rules": [r.as_dict() for r in sim.faults.rules]})
-
-    @router.delete("/faults")
-    async def clear_faults() -> Response:
-        sim.faults.clear()
-        return json_response(200, {"rules": []})
+    add_shared_routes(router, sim, on_clear_requests=sim.received.clear, list_key=_BARE_LIST_KEY)
 
     return router

@@ -1,18 +1,12 @@
-"""orjson-encoded JSON responses, and the plain pages a gateway returns for injected 5xx."""
+"""The JSON bodies the APIM gateway returns for injected 5xx and 429."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import orjson
-from starlette.responses import Response
 
-
-def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
-    )
+THROTTLE_BODY = orjson.dumps(
+    {"statusCode": 429, "message": "Rate limit is exceeded. Try again later."}
+)
 
 
 def error_for_fault(status: int) -> tuple[str, bytes]:

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dtp_sim.clock import SimClock
 from dtp_sim.config import DtpConfig
-from dtp_sim.connections import ConnectionRegistry
-from dtp_sim.faults import FaultBook
-from dtp_sim.journal import Journal
+from simkit.clock import SimClock
+from simkit.connections import ConnectionRegistry
+from simkit.faults import FaultBook
+from simkit.journal import Journal
 
 
 @dataclass(slots=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from dtp_sim.app import create_app
 from dtp_sim.config import DtpConfig
-from dtp_sim.serving import serve_in_thread
 from dtp_sim.state import DtpSim
+from simkit.serving import serve_in_thread
 
 
 @dataclass(frozen=True, slots=True)

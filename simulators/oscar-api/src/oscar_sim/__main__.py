@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from oscar_sim.app import create_app
 from oscar_sim.config import OscarConfig
-from oscar_sim.serving import serve
 from oscar_sim.state import OscarSim
+from simkit.serving import serve
 
 
 def main(argv: Sequence[str] | None = None) -> None:

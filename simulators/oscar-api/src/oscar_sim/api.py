@@ -13,10 +13,11 @@ from oscar_sim import feed
 from oscar_sim.auth import SIGN_IN_FAILED, SIGN_OUT_FAILED, UNAUTHENTICATED, Token
 from oscar_sim.blank import presence
 from oscar_sim.links import update_links, update_statuses
-from oscar_sim.responses import from_reply, html_response, json_response
+from oscar_sim.responses import from_reply, html_response
 from oscar_sim.state import OscarSim
 from oscar_sim.timeparse import parse_time
 from oscar_sim.upsert import upsert
+from simkit.responses import json_response
 
 Handler = Callable[[Request], Awaitable[Response]]
 _MALFORMED = object()

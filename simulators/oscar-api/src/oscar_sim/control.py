@@ -13,14 +13,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from oscar_sim.catalogue import CLIENT_STATUSES
-from oscar_sim.faults import FaultRule
-from oscar_sim.responses import json_response
 from oscar_sim.state import OscarSim
 from oscar_sim.store import intake
 from oscar_sim.timeparse import parse_time
+from simkit.control import PREFIX, add_shared_routes, json_object
+from simkit.responses import json_response
 
-PREFIX = "/__sim"
-_RULE_FIELDS = {f.name for f in dataclasses.fields(FaultRule)} - {"hits"}
+__all__ = ["PREFIX", "build_control"]
 
 
 def _jsonable(row: Any) -> dict[str, Any]:
@@ -31,14 +30,6 @@ def _jsonable(row: Any) -> dict[str, Any]:
     return data
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    data = await request.json()
-    return data if isinstance(data, dict) else {"items": data}
-
-
 def build_control(sim: OscarSim) -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -46,14 +37,9 @@ def build_control(sim: OscarSim) -> APIRouter:
     async def health() -> Response:
         return json_response(200, {"ok": True, "clients": len(sim.store.clients)})
 
-    @router.post("/reset")
-    async def reset() -> Response:
-        sim.reset()
-        return json_response(200, {"reset": True})
-
     @router.post("/seed")
     async def seed(request: Request) -> Response:
-        body = await _body(request)
+        body = await json_object(request)
         source = body.get("source", "samples")
         if source == "samples":
             loaded = sim.seed_samples()
@@ -68,35 +54,7 @@ def build_control(sim: OscarSim) -> APIRouter:
             {"loaded": len(loaded), "global_ids": [c.global_id for c in loaded[:1000]]},
         )
 
-    @router.get("/requests")
-    async def requests() -> Response:
-        return json_response(200, {"requests": [e.as_dict() for e in sim.journal.entries]})
-
-    @router.delete("/requests")
-    async def clear_requests() -> Response:
-        sim.journal.clear()
-        return json_response(200, {"cleared": True})
-
-    @router.get("/faults")
-    async def faults() -> Response:
-        return json_response(200, {"rules": [r.as_dict() for r in sim.faults.rules]})
-
-    @router.post("/faults")
-    async def add_faults(request: Request) -> Response:
-        body = await _body(request)
-        specs = body.get("rules", [body])
-        try:
-            rules = [FaultRule(**{k: v for k, v in s.items() if k in _RULE_FIELDS}) for s in specs]
-        except (TypeError, ValueError) as exc:
-            return json_response(400, {"error": str(exc)})
-        for rule in rules:
-            sim.faults.add(rule)
-        return json_response(200, {"rules": [r.as_dict() for r in sim.faults.rules]})
-
-    @router.delete("/faults")
-    async def clear_faults() -> Response:
-        sim.faults.clear()
-        return json_response(200, {"rules": []})
+    add_shared_routes(router, sim)
 
     @router.get("/tokens")
     async def tokens() -> Response:
@@ -105,7 +63,7 @@ def build_control(sim: OscarSim) -> APIRouter:
 
     @router.post("/tokens/expire")
     async def expire_tokens(request: Request) -> Response:
-        body = await _body(request)
+        body = await json_object(request)
         now = sim.clock.now()
         if body.get("client"):
             count = int(sim.tokens.expire(body.get("uid", sim.config.email), body["client"], now))
@@ -119,7 +77,7 @@ def build_control(sim: OscarSim) -> APIRouter:
 
     @router.post("/clock")
     async def set_clock(request: Request) -> Response:
-        body = await _body(request)
+        body = await json_object(request)
         if body.get("release"):
             sim.clock.release()
         elif "now" in body:
@@ -142,7 +100,7 @@ def build_control(sim: OscarSim) -> APIRouter:
 
     @router.post("/referrals/{referral_id}/intake")
     async def accept_referral(referral_id: int, request: Request) -> Response:
-        body = await _body(request)
+        body = await json_object(request)
         status = body.get("status", "Accepted")
         if status not in CLIENT_STATUSES:
             return json_response(400, {"error": f"status must be one of {CLIENT_STATUSES}"})

@@ -1,14 +1,14 @@
-"""orjson-encoded JSON responses and Rails' static error pages."""
+"""Rails' static error pages, and the bodies of injected faults."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 from oscar_sim.reply import Reply
+from simkit.responses import json_response
 
 _PAGES = {
     400: "Bad Request",
@@ -16,12 +16,6 @@ _PAGES = {
     502: "Bad Gateway",
     503: "Service Temporarily Unavailable",
 }
-
-
-def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
-    )
 
 
 def html_page(status: int) -> bytes:
@@ -34,6 +28,10 @@ def html_page(status: int) -> bytes:
 
 def html_response(status: int) -> Response:
     return Response(html_page(status), status_code=status, media_type="text/html")
+
+
+THROTTLE_BODY = orjson.dumps({"errors": ["Too many requests"]})
+"""The JSON body of an injected 429 (Rack::Attack-style)."""
 
 
 def error_for_fault(status: int) -> tuple[str, bytes]:

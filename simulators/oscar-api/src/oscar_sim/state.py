@@ -6,13 +6,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from oscar_sim.auth import TokenBook
-from oscar_sim.clock import SimClock
 from oscar_sim.config import OscarConfig
-from oscar_sim.connections import ConnectionRegistry
-from oscar_sim.faults import FaultBook
-from oscar_sim.journal import Journal
 from oscar_sim.records import Client
 from oscar_sim.store import OscarStore
+from simkit.clock import SimClock
+from simkit.connections import ConnectionRegistry
+from simkit.faults import FaultBook
+from simkit.journal import Journal
 
 UNCONFIGURED_SYSTEM = "unconfigured external system"
 

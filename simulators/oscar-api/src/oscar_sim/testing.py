@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from oscar_sim.app import create_app
 from oscar_sim.config import OscarConfig
-from oscar_sim.serving import serve_in_thread
 from oscar_sim.state import OscarSim
+from simkit.serving import serve_in_thread
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from primero_sim.server import listening_socket, make_server
+from primero_sim.server import serve_foreground
 from primero_sim.state import SimConfig, SimState
 
 log = logging.getLogger("primero_sim")
@@ -41,5 +41,4 @@ def main(argv: list[str] | None = None) -> None:
         )
     )
     log.info("loaded %d cases in %.2fs", len(state.store), time.perf_counter() - started)
-    sock = listening_socket(args.host, args.port)
-    make_server(state, args.host, args.port, args.log_level.lower()).run(sockets=[sock])
+    serve_foreground(state, args.host, args.port, args.log_level.lower())

@@ -65,7 +65,7 @@ def router() -> APIRouter:
     @routes.get("/writes")
     async def writes(request: Request) -> Response:
         since = int(request.query_params.get("since", "0"))
-        entries = [w.to_json() for w in sim(request).journal.entries() if w.seq > since]
+        entries = [w.as_dict() for w in sim(request).journal.entries() if w.seq > since]
         return _ok({"data": entries})
 
     @routes.delete("/writes")

@@ -9,27 +9,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from primero_sim import SIM_PREFIX
-from primero_sim.clock import iso_ms
 from primero_sim.errors import WWW_AUTHENTICATE, ApiError
 from primero_sim.faults import Fault
-from primero_sim.journal import WRITE_METHODS, Write
+from primero_sim.journal import redact
 from primero_sim.responses import OrjsonResponse
 from primero_sim.state import SimState
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
+from simkit.interception import decode_body, read_body
+from simkit.journal import WRITE_METHODS, JournalEntry
 
 
 def _replay(body: bytes) -> Receive:
@@ -46,15 +37,6 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-def _decode(body: bytes) -> Any:
-    if not body:
-        return None
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body.decode("utf-8", "replace")
-
-
 class Gateway:
     def __init__(self, app: ASGIApp, state: SimState) -> None:
         self.app = app
@@ -66,13 +48,13 @@ class Gateway:
             return
         state = self.state
         method, path = scope["method"], scope["path"]
-        write: Write | None = None
+        write: JournalEntry | None = None
         if method in WRITE_METHODS and path.startswith("/api/"):
-            body = await _read_body(receive)
+            body = await read_body(receive)
             receive = _replay(body)
             query = scope.get("query_string", b"").decode("latin-1")
-            write = state.journal.record(
-                method, path, query, _decode(body), iso_ms(state.clock.now())
+            write = state.journal.open(
+                method, path, query, redact(decode_body(body)), state.clock.now()
             )
         fired = state.faults.fire(method, path) if state.faults else []
         delay = sum(f.latency_ms for f in fired if f.kind == "latency")
@@ -101,14 +83,19 @@ class Gateway:
         await self.app(scope, receive, recording_send)
 
     async def _send(
-        self, response: Response, scope: Scope, receive: Receive, send: Send, write: Write | None
+        self,
+        response: Response,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        write: JournalEntry | None,
     ) -> None:
         if write is not None:
             write.status = response.status_code
         await response(scope, receive, send)
 
     async def _inject(
-        self, fault: Fault, scope: Scope, receive: Receive, send: Send, write: Write | None
+        self, fault: Fault, scope: Scope, receive: Receive, send: Send, write: JournalEntry | None
     ) -> None:
         path = scope["path"]
         response: Response

@@ -10,7 +10,7 @@ from primero_sim.auth import Authenticator, Regime
 from primero_sim.clock import Clock, iso_ms
 from primero_sim.faults import FaultTable
 from primero_sim.generate import Profile, generate
-from primero_sim.journal import Journal
+from primero_sim.journal import new_journal
 from primero_sim.query import Searcher
 from primero_sim.records import CaseWriter
 from primero_sim.referrals import Referrals
@@ -43,7 +43,7 @@ class SimState:
         self.auth = Authenticator(self.directory, self.clock, self.config.auth_regime)
         self.auth.csrf_protection = self.config.csrf_protection
         self.faults = FaultTable(self.config.seed)
-        self.journal = Journal()
+        self.journal = new_journal()
         self.searcher = Searcher(self.store)
         self.cases = CaseWriter(self.store, self.directory, self.clock)
         self.referrals = Referrals(self.store, self.directory, self.clock)
@@ -90,7 +90,7 @@ class SimState:
         return {
             "cases": len(self.store),
             "referrals": sum(len(v) for v in self.store.referrals.values()),
-            "writes": len(self.journal.entries()),
+            "writes": len(self.journal),
             "faults": len(self.faults.entries()),
             "auth_regime": self.auth.regime,
             "csrf_protection": self.auth.csrf_protection,

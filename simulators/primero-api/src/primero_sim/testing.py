@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from primero_sim.auth import Regime
 from primero_sim.generate import Profile
-from primero_sim.server import ThreadedServer
+from primero_sim.server import threaded_server
 from primero_sim.state import SimConfig, SimState
 from primero_sim.users import DEFAULT_PASSWORD
 
@@ -60,7 +60,7 @@ def running_primero(
             profile=profile,
         )
         state = SimState(config)
-    server = ThreadedServer(state, host, port)
+    server = threaded_server(state, host, port)
     server.start()
     try:
         yield RunningPrimero(server.base_url, state, server.host, server.port)

@@ -1,4 +1,4 @@
-"""A clock tests can freeze or move, so since_date filtering can be pinned to exact instants."""
+"""A clock tests can freeze or move, so time-dependent behaviour can be pinned to exact instants."""
 
 from __future__ import annotations
 

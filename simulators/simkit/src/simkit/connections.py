@@ -1,7 +1,7 @@
 """Live client connections by peer address, so the fault layer can drop one mid-request.
 
 ASGI gives the app no handle on the socket; uvicorn's protocol registers each transport
-here (see ``serving.py``) and the app finds it again through ``scope["client"]``.
+here (see ``simkit.serving``) and the app finds it again through ``scope["client"]``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,38 @@
-"""ASGI middleware in front of the simulated API: journals writes, then applies faults.
+"""ASGI middleware in front of a simulated API: journals writes, then applies faults.
 
 It sits outside the routes so a faulted request is still journaled (with the fault named),
-and so faults look like what a proxy in front of the real server would do.
+and so faults look like what a proxy in front of the real server would do. What differs
+between simulators (the bodies of injected 5xx and 429, redaction, what expiring a token
+means) is passed in.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from oscar_sim.clock import SimClock
-from oscar_sim.connections import ConnectionRegistry
-from oscar_sim.faults import FaultBook
-from oscar_sim.journal import Journal
+from simkit.clock import SimClock
+from simkit.connections import ConnectionRegistry
+from simkit.faults import FaultBook
+from simkit.journal import WRITE_METHODS, Journal
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+class Instrumented(Protocol):
+    """A simulator's state handle that carries the shared machinery."""
+
+    clock: SimClock
+    connections: ConnectionRegistry
+    journal: Journal
+    faults: FaultBook
+
+
+def keep_body(_path: str, body: Any) -> Any:
+    """The default redaction: journal the body as received."""
+    return body
 
 
 def decode_body(raw: bytes) -> Any:
@@ -29,6 +43,19 @@ def decode_body(raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return raw.decode("utf-8", errors="replace")
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (ASGI may deliver it in several messages)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 class InterceptionMiddleware:
@@ -42,9 +69,15 @@ class InterceptionMiddleware:
         connections: ConnectionRegistry,
         clock: SimClock,
         error_response: Callable[[int], tuple[str, bytes]],
-        redact: Callable[[str, Any], Any] = lambda _path, body: body,
+        throttle_body: bytes,
+        redact: Callable[[str, Any], Any] = keep_body,
         on_expire_token: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
+        """``error_response(status)`` gives the content type and body of an injected 5xx;
+        ``throttle_body`` is the JSON body of an injected 429; ``redact(path, body)``
+        cleans a body before it is journaled; ``on_expire_token(headers)`` expires the
+        credential a request presents (without it, ``expire_token`` faults pass through).
+        """
         self.app = app
         self.control_prefix = control_prefix
         self.journal = journal
@@ -52,8 +85,35 @@ class InterceptionMiddleware:
         self.connections = connections
         self.clock = clock
         self.error_response = error_response
+        self.throttle_body = throttle_body
         self.redact = redact
         self.on_expire_token = on_expire_token
+
+    @classmethod
+    def around(
+        cls,
+        app: ASGIApp,
+        sim: Instrumented,
+        *,
+        control_prefix: str,
+        error_response: Callable[[int], tuple[str, bytes]],
+        throttle_body: bytes,
+        redact: Callable[[str, Any], Any] = keep_body,
+        on_expire_token: Callable[[dict[str, str]], None] | None = None,
+    ) -> InterceptionMiddleware:
+        """The middleware wired to a simulator's own clock, connections, journal and faults."""
+        return cls(
+            app,
+            control_prefix=control_prefix,
+            journal=sim.journal,
+            faults=sim.faults,
+            connections=sim.connections,
+            clock=sim.clock,
+            error_response=error_response,
+            throttle_body=throttle_body,
+            redact=redact,
+            on_expire_token=on_expire_token,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -61,7 +121,7 @@ class InterceptionMiddleware:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        raw = await self._read_body(receive)
+        raw = await read_body(receive)
         entry = None
         if method in WRITE_METHODS:
             body = self.redact(path, decode_body(raw))
@@ -87,8 +147,7 @@ class InterceptionMiddleware:
                 (b"content-type", "application/json"),
                 (b"retry-after", str(decision.retry_after)),
             ]
-            body_429 = orjson.dumps({"errors": ["Too many requests"]})
-            await _respond(send, 429, body_429, headers)
+            await _respond(send, 429, self.throttle_body, headers)
             if entry is not None:
                 entry.status = 429
             return
@@ -112,18 +171,6 @@ class InterceptionMiddleware:
             await send(message)
 
         await self.app(scope, replay, capture)
-
-    @staticmethod
-    async def _read_body(receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
 
     async def _drop(self, scope: Scope, receive: Receive) -> None:
         client = scope.get("client")
