@@ -2,22 +2,72 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from casebridge.clients import OscarClient
+from casebridge.control import ControlStore, open_control_store
 from casebridge.polling import PollingService
+from casebridge.publishing import MessagePublisher
 from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
+from fetcher_oscar.clients_feed import ClientsFetch, utc_now
 from fetcher_oscar.config import Settings
 
 
-async def _no_queries_yet() -> int:
-    """The OSCaR queries of each flow plug in here; none ship yet."""
-    return 0
+@dataclass
+class OscarFetcherService(PollingService):
+    """PollingService that also releases the OSCaR client and the control store."""
+
+    close_resources: Callable[[], Awaitable[None]] | None = None
+
+    async def stop(self) -> None:
+        """Let the current pass finish, disconnect, release the client and the store."""
+        try:
+            await super().stop()
+        finally:
+            if self.close_resources is not None:
+                await self.close_resources()
+
+    async def run_once(self) -> int:
+        """One pass, then release everything."""
+        try:
+            return await super().run_once()
+        finally:
+            if self.close_resources is not None:
+                await self.close_resources()
 
 
-def bootstrap(settings: Settings, *, transport: Transport | None = None) -> PollingService:
-    """Build the fetcher; tests pass their own transport."""
-    return PollingService(
-        transport=transport or build_transport(settings, name="fetcher-oscar"),
-        topology=topology_from(settings),
-        fetch_pass=_no_queries_yet,
+def bootstrap(
+    settings: Settings,
+    *,
+    transport: Transport | None = None,
+    client: OscarClient | None = None,
+    open_store: Callable[[], Awaitable[ControlStore]] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> OscarFetcherService:
+    """Build the fetcher; tests pass their own transport, client, store or clock. No I/O here."""
+    transport = transport or build_transport(settings, name="fetcher-oscar")
+    topology = topology_from(settings)
+    url = settings.control_database_url.get_secret_value()
+
+    async def open_configured_store() -> ControlStore:
+        return await open_control_store(url)
+
+    feed = ClientsFetch(
+        client or OscarClient.from_settings(settings),
+        MessagePublisher(transport, topology),
+        open_store or open_configured_store,
+        start_date=settings.oscar_start_date,
+        overlap_s=settings.cursor_overlap_s,
+        chunk=settings.publish_chunk,
+        clock=clock,
+    )
+    return OscarFetcherService(
+        transport=transport,
+        topology=topology,
+        fetch_pass=feed.run,
         interval_s=settings.poll_interval_s,
+        close_resources=feed.close,
     )

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
+from casebridge.clients import OscarApiSettings
+from casebridge.control import ControlStoreSettings
 from casebridge.settings import BrokerSettings, HealthSettings, LoggingSettings
 
 
-class Settings(BrokerSettings, LoggingSettings, HealthSettings):
+class Settings(
+    BrokerSettings, LoggingSettings, HealthSettings, OscarApiSettings, ControlStoreSettings
+):
     """Everything fetcher-oscar reads from its environment."""
 
-    oscar_url: str = Field(default="http://127.0.0.1:8082", description="Base URL of OSCaR.")
-    oscar_user: str = Field(default="", description="OSCaR API user.")
-    oscar_password: SecretStr = Field(
-        default=SecretStr(""), description="OSCaR API password (or OSCAR_PASSWORD_FILE)."
-    )
     poll_interval_s: float = Field(default=300.0, description="Seconds between fetch passes.")
+    oscar_start_date: str = Field(
+        default="2022-12-19",
+        description="since_date of the first pass (no cursor stored yet), YYYY-MM-DD (UTC).",
+    )
+    cursor_overlap_s: float = Field(
+        default=300.0,
+        description="The next pass starts this far before this pass started (clock skew).",
+    )
+    publish_chunk: int = Field(
+        default=1000, ge=1, description="Raw records published (and confirmed) per batch."
+    )
