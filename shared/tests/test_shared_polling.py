@@ -1,0 +1,129 @@
+"""The fetchers' schedule: pass now, then every interval; a failing pass is not the end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from casebridge.memory import MemoryTransport
+from casebridge.polling import PollingService, poll_until_stopped
+from casebridge.topology import build_topology
+
+
+async def test_the_pass_runs_at_once_then_every_interval_until_stopped():
+    stop = asyncio.Event()
+    calls: list[float] = []
+
+    async def fetch_pass() -> int:
+        calls.append(time.monotonic())
+        if len(calls) == 3:
+            stop.set()
+        return 5
+
+    began = time.monotonic()
+    await asyncio.wait_for(poll_until_stopped(fetch_pass, interval_s=0.03, stop=stop), 5)
+    assert len(calls) == 3, "no pass after stop was set"
+    assert calls[0] - began < 0.02, "the first pass runs at once"
+    assert calls[1] - calls[0] >= 0.025
+    assert calls[2] - calls[1] >= 0.025
+
+
+async def test_a_failing_pass_is_retried_at_the_next_tick():
+    stop = asyncio.Event()
+    calls = 0
+
+    async def flaky() -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("primero is down")
+        stop.set()
+        return 1
+
+    await asyncio.wait_for(poll_until_stopped(flaky, interval_s=0.01, stop=stop), 5)
+    assert calls == 2
+
+
+async def test_setting_the_stop_event_ends_the_wait_promptly():
+    stop = asyncio.Event()
+    calls = 0
+
+    async def fetch_pass() -> int:
+        nonlocal calls
+        calls += 1
+        return 0
+
+    task = asyncio.create_task(poll_until_stopped(fetch_pass, interval_s=60, stop=stop))
+    await asyncio.sleep(0.02)
+    began = time.monotonic()
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert time.monotonic() - began < 0.5, "does not sit out the 60 s interval"
+    assert calls == 1
+
+
+async def test_a_stop_set_before_starting_runs_no_pass():
+    stop = asyncio.Event()
+    stop.set()
+    calls = 0
+
+    async def fetch_pass() -> int:
+        nonlocal calls
+        calls += 1
+        return 0
+
+    await poll_until_stopped(fetch_pass, interval_s=60, stop=stop)
+    assert calls == 0
+
+
+async def test_cancelling_the_poller_is_not_swallowed_as_a_failed_pass():
+    stop = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow_pass() -> int:
+        started.set()
+        await asyncio.sleep(30)
+        return 0
+
+    task = asyncio.create_task(poll_until_stopped(slow_pass, interval_s=0.01, stop=stop))
+    await started.wait()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=2)
+    assert task in done
+    assert task.cancelled()
+
+
+async def test_a_polling_service_declares_polls_in_the_background_and_stops_cleanly():
+    passes = 0
+    third = asyncio.Event()
+
+    async def fetch_pass() -> int:
+        nonlocal passes
+        passes += 1
+        if passes == 3:
+            third.set()
+        return 2
+
+    transport = MemoryTransport()
+    topology = build_topology("p", targets=("sink",))
+    service = PollingService(transport, topology, fetch_pass, interval_s=0.01)
+    assert not service.ready()
+    await service.start()
+    assert service.ready()
+    assert "p.transformer" in transport.broker.queues, "the topology is declared"
+    await asyncio.wait_for(third.wait(), 3)
+    await asyncio.wait_for(service.stop(), 2)
+    assert not service.ready()
+    stopped_at = passes
+    await asyncio.sleep(0.03)
+    assert passes == stopped_at, "no pass after stop"
+
+
+async def test_a_single_pass_connects_runs_once_and_disconnects():
+    async def fetch_pass() -> int:
+        return 7
+
+    transport = MemoryTransport()
+    service = PollingService(transport, build_topology("p"), fetch_pass, interval_s=60)
+    assert await service.run_once() == 7
+    assert not transport.is_ready
