@@ -132,11 +132,22 @@ class Consumer:
 
     async def _pause_then_resume(self, handle: ConsumerHandle, seconds: float) -> None:
         await handle.cancel()
-        await asyncio.sleep(seconds)
-        if self._stopping:
+        delay = seconds
+        while not self._stopping:
+            await asyncio.sleep(delay)
+            if self._stopping:
+                return
+            try:
+                await self.start()
+            except Exception as exc:  # broker gone too: keep trying, never stay paused silently
+                log.warning(
+                    "consumer_resume_failed", queue=self._queue.name, error=type(exc).__name__
+                )
+                delay = min(delay * 2, 60.0)
+                continue
+            self._paused = False
+            log.info("consumer_resumed", queue=self._queue.name)
             return
-        self._paused = False
-        await self.start()
 
     def _on_delivery(self, delivery: Delivery) -> None:
         if self._is_async:

@@ -43,16 +43,28 @@ class DeadLetter(BaseModel):
         return base64.b64decode(self.body_b64)
 
     @classmethod
-    def from_message(cls, body: bytes, headers: dict[str, Any]) -> DeadLetter:
-        """Read a DLQ message; messages the broker dead-lettered itself (x-death) are understood."""
+    def from_message(
+        cls,
+        body: bytes,
+        headers: dict[str, Any],
+        *,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        message_type: str | None = None,
+    ) -> DeadLetter:
+        """Read a DLQ message; messages the broker dead-lettered itself (x-death) are understood.
+
+        The keyword arguments are the AMQP properties: a message the broker dead-lettered by
+        itself carries its identity only there, not in our headers.
+        """
         death = _first_death(headers)
         original = {k: v for k, v in headers.items() if not k.startswith(h.DEAD_PREFIX)}
         return cls(
             queue=str(headers.get(h.DEAD_QUEUE) or death.get("queue", "")),
             stage=str(headers.get(h.DEAD_STAGE, "broker")),
-            message_id=_opt(headers.get(h.MESSAGE_ID)),
-            correlation_id=_opt(headers.get(h.CORRELATION_ID)),
-            message_type=_opt(headers.get(h.MESSAGE_TYPE)),
+            message_id=_opt(headers.get(h.MESSAGE_ID)) or message_id,
+            correlation_id=_opt(headers.get(h.CORRELATION_ID)) or correlation_id,
+            message_type=_opt(headers.get(h.MESSAGE_TYPE)) or message_type,
             flow=_opt(headers.get(h.FLOW)),
             error_class=str(headers.get(h.DEAD_ERROR_CLASS) or _broker_reason(death)),
             error_message=str(
