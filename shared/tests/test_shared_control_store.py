@@ -1,0 +1,334 @@
+"""The SQL control store, every behaviour on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from casebridge.control import (
+    AuditEntry,
+    ControlStoreSettings,
+    LineageEntry,
+    open_control_store,
+    schema,
+)
+from casebridge.control.engine import async_url
+from casebridge.control.migrate import VERSION_TABLE, current_revision, head_revision
+from casebridge.control.sql import SqlControlStore
+from casebridge.ids import new_id
+
+T0 = datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+TABLES = {"cursors", "processed", "applied_versions", "lineage", "audit", VERSION_TABLE}
+
+DatabaseFactory = Callable[[], str]
+
+
+@pytest.fixture(scope="module")
+def pg_databases(database_url: str) -> Iterator[DatabaseFactory]:
+    """Makes uniquely named PostgreSQL databases for this module; drops them all after."""
+    admin = make_url(database_url).set(drivername="postgresql")
+    conninfo = admin.render_as_string(hide_password=False)
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"cb_control_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return admin.set(database=name).render_as_string(hide_password=False)
+
+    yield create
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def pg_url(pg_databases: DatabaseFactory) -> str:
+    """The module's shared PostgreSQL database (tests empty its tables before use)."""
+    return pg_databases()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def control_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A control database URL: a fresh SQLite file, or the module's PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'control' / 'control.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+class Clock:
+    """A settable clock, so prune and timestamps are testable without sleeping."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def store(control_url: str, clock: Clock) -> AsyncIterator[SqlControlStore]:
+    opened = await open_control_store(control_url, clock=clock)
+    async with opened.engine.begin() as conn:
+        for table in schema.metadata.sorted_tables:
+            await conn.execute(sa.delete(table))
+    yield opened
+    await opened.close()
+
+
+async def _tables(store: SqlControlStore) -> set[str]:
+    async with store.engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+
+
+async def _revision(store: SqlControlStore) -> str | None:
+    async with store.engine.connect() as conn:
+        return await conn.run_sync(current_revision)
+
+
+def _lineage(source_id: str, at: datetime, outcome: str = "loaded", **kw: str) -> LineageEntry:
+    return LineageEntry(
+        source_system=kw.get("source_system", "primero"),
+        source_type="case",
+        source_id=source_id,
+        target="oscar",
+        operation="case_upsert",
+        target_key=f"oscar:{source_id}",
+        command_id=kw.get("command_id", new_id()),
+        correlation_id="corr-1",
+        outcome=outcome,
+        at=at,
+        target_id=kw.get("target_id"),
+    )
+
+
+# migrations
+
+
+async def test_migrating_twice_is_idempotent(control_url: str) -> None:
+    first = await open_control_store(control_url)
+    await first.set_cursor("primero:c1-cases", "v1")
+    await first.close()
+    second = await open_control_store(control_url)
+    try:
+        assert head_revision() is not None
+        assert await _revision(second) == head_revision()
+        assert await _tables(second) >= TABLES
+        cursor = await second.get_cursor("primero:c1-cases")
+        assert cursor is not None
+        assert cursor.value == "v1"
+    finally:
+        await second.close()
+
+
+def _open_in_own_loop(url: str) -> str | None:
+    """A service starting in another process, as far as locks go: its own thread and loop."""
+
+    async def run() -> str | None:
+        store = await open_control_store(url)
+        try:
+            return await _revision(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.integration
+async def test_services_starting_at_once_on_postgresql_migrate_once(
+    pg_databases: DatabaseFactory,
+) -> None:
+    url = pg_databases()  # empty: every service races to create the schema
+    in_threads = [asyncio.to_thread(_open_in_own_loop, url) for _ in range(3)]
+    in_loop = [open_control_store(url) for _ in range(2)]
+    *revisions, first, second = await asyncio.gather(*in_threads, *in_loop)
+    try:
+        assert revisions == [head_revision()] * 3
+        for store in (first, second):
+            assert await _revision(store) == head_revision()
+        async with first.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(sa.table(VERSION_TABLE))
+            assert await conn.scalar(query) == 1
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_tasks_opening_one_sqlite_file_at_once_migrate_once(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'control.db'}"
+    stores = await asyncio.gather(*(open_control_store(url) for _ in range(4)))
+    try:
+        for store in stores:
+            assert await _revision(store) == head_revision()
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_sqlite_url_creates_its_directory(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "control.db"
+    store = await open_control_store(f"sqlite:///{path}")  # a sync URL gets the async driver
+    await store.close()
+    assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg"),
+        ("postgres://u@h/db", "postgresql+psycopg"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg"),
+        ("sqlite:///x.db", "sqlite+aiosqlite"),
+        ("sqlite+aiosqlite:///x.db", "sqlite+aiosqlite"),
+    ],
+)
+def test_urls_get_the_async_driver(url: str, driver: str) -> None:
+    assert async_url(url).drivername == driver
+
+
+def test_settings_read_the_url_as_a_secret_and_from_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert ControlStoreSettings().control_database_url.get_secret_value().startswith("sqlite+")
+    secret = tmp_path / "url"
+    secret.write_text("postgresql://cb:pw@db/control\n")
+    monkeypatch.setenv("CONTROL_DATABASE_URL", "postgresql://ignored")
+    monkeypatch.setenv("CONTROL_DATABASE_URL_FILE", str(secret))
+    settings = ControlStoreSettings()
+    assert settings.control_database_url.get_secret_value() == "postgresql://cb:pw@db/control"
+    assert "pw" not in repr(settings)
+
+
+# cursors
+
+
+async def test_cursor_get_set_delete_list(store: SqlControlStore, clock: Clock) -> None:
+    assert await store.get_cursor("primero:c1-cases") is None
+    await store.set_cursor("primero:c1-cases", "2026-11-01T08:30:00.000Z")
+    clock.now = T0 + timedelta(minutes=5)
+    await store.set_cursor("primero:c1-cases", "2026-11-01T08:35:00.000Z")
+    await store.set_cursor("oscar:clients", "42")
+
+    cursor = await store.get_cursor("primero:c1-cases")
+    assert cursor is not None
+    assert (cursor.value, cursor.updated_at) == ("2026-11-01T08:35:00.000Z", clock.now)
+    assert [c.name for c in await store.list_cursors()] == ["oscar:clients", "primero:c1-cases"]
+
+    await store.delete_cursor("primero:c1-cases")
+    await store.delete_cursor("never-set")
+    assert await store.get_cursor("primero:c1-cases") is None
+    assert [c.name for c in await store.list_cursors()] == ["oscar:clients"]
+
+
+# processed message ids
+
+
+async def test_seen_and_remember_are_batched_and_idempotent(store: SqlControlStore) -> None:
+    ids = [f"m{i}" for i in range(2500)]  # more than one batch of 1000
+    assert await store.seen("transformer", ids) == set()
+    await store.remember("transformer", ids[:1500])
+    await store.remember("transformer", ids[1000:1500] + ids[:10] + ["m0"])  # again: no error
+    assert await store.seen("transformer", ids) == set(ids[:1500])
+    assert await store.seen("loader:oscar", ids) == set(), "stages are independent"
+    assert await store.seen("transformer", iter(["m1", "m1", "zzz"])) == {"m1"}
+    await store.remember("transformer", [])
+    assert await store.seen("transformer", []) == set()
+
+
+async def test_prune_forgets_only_old_ids(store: SqlControlStore, clock: Clock) -> None:
+    clock.now = T0 - timedelta(days=10)
+    await store.remember("transformer", ["old1", "old2"])
+    clock.now = T0 - timedelta(days=1)
+    await store.remember("transformer", ["recent"])
+    clock.now = T0
+    assert await store.prune_processed(timedelta(days=7)) == 2
+    assert await store.seen("transformer", ["old1", "old2", "recent"]) == {"recent"}
+    assert await store.prune_processed(timedelta(days=7)) == 0
+
+
+# applied versions
+
+
+async def test_applied_version_never_moves_backwards(store: SqlControlStore) -> None:
+    assert await store.applied_version("oscar", "case-1") is None
+    await store.set_applied_version("oscar", "case-1", T0)
+    await store.set_applied_version("oscar", "case-1", T0 - timedelta(microseconds=1))
+    assert await store.applied_version("oscar", "case-1") == T0
+    await store.set_applied_version("oscar", "case-1", T0)
+    assert await store.applied_version("oscar", "case-1") == T0
+    newer = T0 + timedelta(seconds=1, microseconds=5)
+    await store.set_applied_version("oscar", "case-1", newer)
+    assert await store.applied_version("oscar", "case-1") == newer
+    assert await store.applied_version("dtp", "case-1") is None
+
+
+# lineage
+
+
+async def test_lineage_is_ordered_and_looked_up_by_source(store: SqlControlStore) -> None:
+    later = _lineage("case-1", T0 + timedelta(minutes=1), "superseded")
+    first = _lineage("case-1", T0, target_id="77")
+    same_time = _lineage("case-1", T0 + timedelta(minutes=1), "dead_lettered")
+    other_record = _lineage("case-2", T0)
+    other_system = _lineage("case-1", T0, source_system="oscar")
+    await store.record_lineage([later, first, other_record])
+    await store.record_lineage(iter([same_time, other_system]))
+    await store.record_lineage([])
+
+    assert await store.lineage_of("primero", "case-1") == [first, later, same_time]
+    assert await store.lineage_of("oscar", "case-1") == [other_system]
+    assert await store.lineage_of("primero", "nope") == []
+
+
+# audit
+
+
+async def test_audit_log_since(store: SqlControlStore) -> None:
+    entries = [
+        AuditEntry("alice", "reset_cursor", T0, detail={"cursor": "primero:c1-cases"}),
+        AuditEntry("bob", "replay_dlq", T0 + timedelta(hours=1), count=12, detail={"q": ["x"]}),
+        AuditEntry("carol", "purge_dlq", T0 + timedelta(hours=2), count=3),
+    ]
+    for entry in reversed(entries):
+        await store.audit(entry)
+    assert await store.audit_log() == entries
+    assert await store.audit_log(since=T0 + timedelta(hours=1)) == entries[1:]
+    assert await store.audit_log(since=T0 + timedelta(days=1)) == []
+
+
+# time zones
+
+
+async def test_timestamps_are_aware_utc_in_and_out(store: SqlControlStore) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    local = datetime(2026, 11, 1, 10, 30, tzinfo=plus_two)  # == T0
+    await store.set_applied_version("oscar", "case-1", local)
+    version = await store.applied_version("oscar", "case-1")
+    assert version == T0
+    assert version is not None
+    assert version.tzinfo == UTC
+    # An earlier instant written in a "later-looking" zone still loses.
+    await store.set_applied_version("oscar", "case-1", datetime(2026, 11, 1, 9, 0, tzinfo=plus_two))
+    assert await store.applied_version("oscar", "case-1") == T0
+
+    await store.audit(AuditEntry("alice", "x", local))
+    (entry,) = await store.audit_log(since=datetime(2026, 11, 1, 10, 30, tzinfo=plus_two))
+    assert entry.at == T0
+    assert entry.at.tzinfo == UTC
+
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        await store.set_applied_version("oscar", "case-2", datetime(2026, 11, 1, 8, 30))
