@@ -18,6 +18,8 @@ from casebridge import headers as h
 from casebridge.testing.amqp_probe import AmqpProbe
 from casebridge.testing.builders import a_raw_record
 from casebridge.topology import build_topology, transformer_queue
+from oscar_sim.testing import running_oscar
+from primero_sim.testing import running_primero
 
 pytestmark = pytest.mark.integration
 
@@ -110,16 +112,56 @@ def test_loader_with_an_unknown_target_exits_2_and_names_the_installed_ones(
     assert "LOADER_TARGET='nosuch' is not an installed target" in result.stderr
 
 
-def test_fetcher_once_connects_declares_and_exits_zero(rabbitmq_url, unique_prefix):
+def test_fetchers_once_publish_the_simulated_records_and_exit_zero(
+    rabbitmq_url, unique_prefix, tmp_path
+):
     topology = build_topology(unique_prefix)
     probe = AmqpProbe(rabbitmq_url)
+    control = f"sqlite+aiosqlite:///{tmp_path / 'control.db'}"
+    queue = transformer_queue(unique_prefix)
     try:
-        for module in ("fetcher_primero", "fetcher_oscar"):
-            env = _env(rabbitmq_url, unique_prefix, 0)
-            result = subprocess.run(
-                [sys.executable, "-m", module, "--once"], env=env, capture_output=True, timeout=60
-            )
-            assert result.returncode == 0, result.stderr
-        assert probe.depth(transformer_queue(unique_prefix)) == 0  # declared, nothing fetched yet
+        with running_primero(samples=True) as primero, running_oscar(samples=True) as oscar:
+            runs = {
+                "fetcher_primero": {
+                    "PRIMERO_URL": primero.base_url,
+                    "PRIMERO_USER": primero.user_name,
+                    "PRIMERO_PASSWORD": primero.password,
+                },
+                "fetcher_oscar": {
+                    "OSCAR_URL": oscar.url,
+                    "OSCAR_USER": oscar.email,
+                    "OSCAR_PASSWORD": oscar.password,
+                },
+            }
+
+            def once(module: str) -> None:
+                env = _env(
+                    rabbitmq_url, unique_prefix, 0, CONTROL_DATABASE_URL=control, **runs[module]
+                )
+                result = subprocess.run(
+                    [sys.executable, "-m", module, "--once"],
+                    env=env,
+                    capture_output=True,
+                    timeout=90,
+                )
+                assert result.returncode == 0, result.stderr[-2000:]
+
+            published = 0
+            for module in runs:
+                once(module)
+                depth = probe.wait_depth(queue, published + 1)
+                assert depth > published, f"{module} published nothing"
+                published = depth
+            # A second pass finds nothing new: cursors and de-duplication hold across processes.
+            for module, extra in runs.items():
+                env = _env(rabbitmq_url, unique_prefix, 0, CONTROL_DATABASE_URL=control, **extra)
+                result = subprocess.run(
+                    [sys.executable, "-m", module, "--once"],
+                    env=env,
+                    capture_output=True,
+                    timeout=90,
+                )
+                assert result.returncode == 0, result.stderr[-2000:]
+            assert probe.depth(queue) == published
     finally:
         probe.delete(topology)
