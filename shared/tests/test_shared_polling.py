@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from casebridge.memory import MemoryTransport
-from casebridge.polling import PollingService, poll_until_stopped
+from casebridge.polling import EverySeconds, PollingService, run_on_schedule
 from casebridge.topology import build_topology
 
 
@@ -21,7 +21,7 @@ async def test_the_pass_runs_at_once_then_every_interval_until_stopped():
         return 5
 
     began = time.monotonic()
-    await asyncio.wait_for(poll_until_stopped(fetch_pass, interval_s=0.03, stop=stop), 5)
+    await asyncio.wait_for(run_on_schedule(fetch_pass, EverySeconds(0.03), stop), 5)
     assert len(calls) == 3, "no pass after stop was set"
     assert calls[0] - began < 0.02, "the first pass runs at once"
     assert calls[1] - calls[0] >= 0.025
@@ -40,7 +40,7 @@ async def test_a_failing_pass_is_retried_at_the_next_tick():
         stop.set()
         return 1
 
-    await asyncio.wait_for(poll_until_stopped(flaky, interval_s=0.01, stop=stop), 5)
+    await asyncio.wait_for(run_on_schedule(flaky, EverySeconds(0.01), stop), 5)
     assert calls == 2
 
 
@@ -53,7 +53,7 @@ async def test_setting_the_stop_event_ends_the_wait_promptly():
         calls += 1
         return 0
 
-    task = asyncio.create_task(poll_until_stopped(fetch_pass, interval_s=60, stop=stop))
+    task = asyncio.create_task(run_on_schedule(fetch_pass, EverySeconds(60), stop))
     await asyncio.sleep(0.02)
     began = time.monotonic()
     stop.set()
@@ -72,7 +72,7 @@ async def test_a_stop_set_before_starting_runs_no_pass():
         calls += 1
         return 0
 
-    await poll_until_stopped(fetch_pass, interval_s=60, stop=stop)
+    await run_on_schedule(fetch_pass, EverySeconds(60), stop)
     assert calls == 0
 
 
@@ -85,7 +85,7 @@ async def test_cancelling_the_poller_is_not_swallowed_as_a_failed_pass():
         await asyncio.sleep(30)
         return 0
 
-    task = asyncio.create_task(poll_until_stopped(slow_pass, interval_s=0.01, stop=stop))
+    task = asyncio.create_task(run_on_schedule(slow_pass, EverySeconds(0.01), stop))
     await started.wait()
     task.cancel()
     done, _ = await asyncio.wait({task}, timeout=2)
@@ -106,7 +106,7 @@ async def test_a_polling_service_declares_polls_in_the_background_and_stops_clea
 
     transport = MemoryTransport()
     topology = build_topology("p", targets=("sink",))
-    service = PollingService(transport, topology, fetch_pass, interval_s=0.01)
+    service = PollingService(transport, topology, fetch_pass, EverySeconds(0.01))
     assert not service.ready()
     await service.start()
     assert service.ready()
@@ -124,6 +124,6 @@ async def test_a_single_pass_connects_runs_once_and_disconnects():
         return 7
 
     transport = MemoryTransport()
-    service = PollingService(transport, build_topology("p"), fetch_pass, interval_s=60)
+    service = PollingService(transport, build_topology("p"), fetch_pass, EverySeconds(60))
     assert await service.run_once() == 7
     assert not transport.is_ready

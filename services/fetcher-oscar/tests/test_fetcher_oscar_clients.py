@@ -15,10 +15,11 @@ from casebridge.clients import OscarClient
 from casebridge.errors import PublishNotConfirmed
 from casebridge.memory import MemoryBroker, MemoryTransport
 from casebridge.messages import RawRecord, default_registry
+from casebridge.polling import PollingService
 from casebridge.testing.memory_control_store import MemoryControlStore
 from casebridge.topology import transformer_queue
 from casebridge.transport import Outgoing
-from fetcher_oscar.bootstrap import OscarFetcherService, bootstrap
+from fetcher_oscar.bootstrap import bootstrap
 from fetcher_oscar.clients_feed import CURSOR
 from fetcher_oscar.config import Settings
 from oscar_sim.testing import RunningOscar, running_oscar
@@ -79,7 +80,7 @@ class Harness:
     transport: FlakyTransport
     store: MemoryControlStore
     client: RecordingClient
-    service: OscarFetcherService
+    service: PollingService
     now: list[datetime]
 
     def published(self) -> list[RawRecord]:

@@ -17,13 +17,13 @@ from casebridge.clients.primero import CasePage
 from casebridge.errors import PublishNotConfirmed
 from casebridge.memory import MemoryBroker, MemoryTransport
 from casebridge.messages import RawRecord, default_registry
+from casebridge.polling import PollingService
 from casebridge.testing.memory_control_store import MemoryControlStore
 from casebridge.topology import transformer_queue
 from casebridge.transport import Outgoing
 from fetcher_primero.bootstrap import bootstrap
 from fetcher_primero.c1_cases import CURSOR, STAGE
 from fetcher_primero.config import Settings
-from fetcher_primero.schedule import ScheduledPollingService
 from fetcher_primero.watermark import parse_primero_time, primero_time
 from primero_sim.testing import RunningPrimero, running_primero
 
@@ -85,7 +85,7 @@ class Harness:
     transport: FlakyTransport
     store: MemoryControlStore
     client: CountingClient
-    service: ScheduledPollingService
+    service: PollingService
 
     async def fetch(self) -> int:
         return await self.service.fetch_pass()

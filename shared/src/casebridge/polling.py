@@ -1,4 +1,8 @@
-"""The fetchers' schedule: a fetch pass now and then every interval, until told to stop."""
+"""The fetchers' runtime: fetch passes on a schedule (an interval or a cron expression).
+
+Operators know cron from the old OpenFn set-up (`00 * * * *`, MAPPINGS A.0); a cron schedule also
+lets passes of several fetchers line up (C0 before C1 before C2) without a scheduler.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +10,114 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
+from croniter import croniter
+from pydantic import Field
 
+from casebridge.settings import CasebridgeSettings
 from casebridge.topology import Topology
 from casebridge.transport import Transport
 
 log = structlog.get_logger(__name__)
 
 
-async def poll_until_stopped(
-    fetch_pass: Callable[[], Awaitable[int]], *, interval_s: float, stop: asyncio.Event
-) -> None:
-    """Call `fetch_pass` (returns records published) every `interval_s` until `stop` is set.
+class PollingSettings(CasebridgeSettings):
+    """When a fetcher runs its passes."""
 
-    A failed pass is logged and retried at the next tick: the cursors only ever advance after
-    a confirmed publish, so retrying a pass never skips records.
+    poll_interval_s: float = Field(default=300.0, description="Seconds between fetch passes.")
+    poll_cron: str = Field(
+        default="", description="Cron expression (UTC) for passes; wins over POLL_INTERVAL_S."
+    )
+
+
+class Schedule(Protocol):
+    """How long to wait before the next pass."""
+
+    @property
+    def run_at_start(self) -> bool:
+        """Whether the first pass runs at once."""
+
+    def delay_s(self, now: datetime) -> float:
+        """Seconds from `now` to the next pass."""
+
+
+@dataclass(frozen=True)
+class EverySeconds:
+    """A pass at start, then one every `interval_s` after the previous pass ended."""
+
+    interval_s: float
+    run_at_start: bool = True
+
+    def delay_s(self, now: datetime) -> float:
+        """The interval, whatever the time."""
+        return self.interval_s
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A pass at each fire time of a cron expression, in UTC; none at start."""
+
+    expression: str
+    run_at_start: bool = False
+
+    def __post_init__(self) -> None:
+        if not croniter.is_valid(self.expression):
+            raise ValueError(f"POLL_CRON is not a valid cron expression: {self.expression!r}")
+
+    def delay_s(self, now: datetime) -> float:
+        """Seconds until the next fire time."""
+        upcoming: datetime = croniter(self.expression, now.astimezone(UTC)).get_next(datetime)
+        return max(0.0, (upcoming - now).total_seconds())
+
+
+def schedule_from(settings: PollingSettings) -> Schedule:
+    """The cron schedule when one is configured, else the interval."""
+    cron = settings.poll_cron.strip()
+    return Cron(cron) if cron else EverySeconds(settings.poll_interval_s)
+
+
+async def run_on_schedule(
+    fetch_pass: Callable[[], Awaitable[int]],
+    schedule: Schedule,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Run passes on the schedule until `stop` is set.
+
+    A failed pass is logged and retried at the next fire time: cursors only advance after
+    confirmed publishes, so a retry never skips records.
     """
+    first = True
     while not stop.is_set():
+        if not (first and schedule.run_at_start):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), schedule.delay_s(clock()))
+            if stop.is_set():
+                return
+        first = False
         try:
             published = await fetch_pass()
             log.info("fetch_pass_done", published=published)
         except Exception as exc:
             log.error("fetch_pass_failed", error_class=type(exc).__name__, reason=str(exc)[:300])
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
 
 
 @dataclass
 class PollingService:
-    """A fetcher as `run_service` drives it: connect and declare, then poll until stopped.
+    """A fetcher as `run_service` drives it: connect and declare, then passes on a schedule.
 
-    `fetch_pass` is the fetcher's own work (its queries, cursors and publishing).
+    `fetch_pass` is the fetcher's own work (its queries, cursors and publishing);
+    `close_resources` releases what the fetcher opened (HTTP client, control store).
     """
 
     transport: Transport
     topology: Topology
     fetch_pass: Callable[[], Awaitable[int]]
-    interval_s: float
+    schedule: Schedule
+    close_resources: Callable[[], Awaitable[None]] | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _loop_task: asyncio.Task[None] | None = field(default=None, init=False)
     _declared: bool = field(default=False, init=False)
@@ -55,27 +129,35 @@ class PollingService:
         self._declared = True
 
     async def run_once(self) -> int:
-        """Connect, run one pass, disconnect; returns records published."""
-        await self.connect()
+        """Connect, run one pass, release everything; returns records published."""
         try:
+            await self.connect()
             return await self.fetch_pass()
         finally:
             await self.transport.close()
+            await self._close_resources()
 
     async def start(self) -> None:
-        """Connect and start polling in the background."""
+        """Connect and start the scheduled passes in the background."""
         await self.connect()
         self._loop_task = asyncio.get_running_loop().create_task(
-            poll_until_stopped(self.fetch_pass, interval_s=self.interval_s, stop=self.stopping)
+            run_on_schedule(self.fetch_pass, self.schedule, self.stopping)
         )
 
     async def stop(self) -> None:
-        """Let the current pass finish, then disconnect."""
+        """Let the current pass finish, then disconnect and release resources."""
         self.stopping.set()
-        if self._loop_task is not None:
-            await self._loop_task
-        await self.transport.close()
+        try:
+            if self._loop_task is not None:
+                await self._loop_task
+            await self.transport.close()
+        finally:
+            await self._close_resources()
 
     def ready(self) -> bool:
         """Ready once the topology is declared, while the broker connection is up."""
         return self._declared and self.transport.is_ready
+
+    async def _close_resources(self) -> None:
+        if self.close_resources is not None:
+            await self.close_resources()

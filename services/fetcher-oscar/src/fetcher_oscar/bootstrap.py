@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from casebridge.clients import OscarClient
 from casebridge.control import ControlStore, open_control_store
-from casebridge.polling import PollingService
+from casebridge.polling import PollingService, schedule_from
 from casebridge.publishing import MessagePublisher
 from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
 from fetcher_oscar.clients_feed import ClientsFetch, utc_now
 from fetcher_oscar.config import Settings
-
-
-@dataclass
-class OscarFetcherService(PollingService):
-    """PollingService that also releases the OSCaR client and the control store."""
-
-    close_resources: Callable[[], Awaitable[None]] | None = None
-
-    async def stop(self) -> None:
-        """Let the current pass finish, disconnect, release the client and the store."""
-        try:
-            await super().stop()
-        finally:
-            if self.close_resources is not None:
-                await self.close_resources()
-
-    async def run_once(self) -> int:
-        """One pass, then release everything."""
-        try:
-            return await super().run_once()
-        finally:
-            if self.close_resources is not None:
-                await self.close_resources()
 
 
 def bootstrap(
@@ -46,7 +22,7 @@ def bootstrap(
     client: OscarClient | None = None,
     open_store: Callable[[], Awaitable[ControlStore]] | None = None,
     clock: Callable[[], datetime] = utc_now,
-) -> OscarFetcherService:
+) -> PollingService:
     """Build the fetcher; tests pass their own transport, client, store or clock. No I/O here."""
     transport = transport or build_transport(settings, name="fetcher-oscar")
     topology = topology_from(settings)
@@ -64,10 +40,10 @@ def bootstrap(
         chunk=settings.publish_chunk,
         clock=clock,
     )
-    return OscarFetcherService(
+    return PollingService(
         transport=transport,
         topology=topology,
         fetch_pass=feed.run,
-        interval_s=settings.poll_interval_s,
+        schedule=schedule_from(settings),
         close_resources=feed.close,
     )

@@ -6,15 +6,20 @@ from pydantic import Field
 
 from casebridge.clients import OscarApiSettings
 from casebridge.control import ControlStoreSettings
+from casebridge.polling import PollingSettings
 from casebridge.settings import BrokerSettings, HealthSettings, LoggingSettings
 
 
 class Settings(
-    BrokerSettings, LoggingSettings, HealthSettings, OscarApiSettings, ControlStoreSettings
+    BrokerSettings,
+    LoggingSettings,
+    HealthSettings,
+    OscarApiSettings,
+    ControlStoreSettings,
+    PollingSettings,
 ):
     """Everything fetcher-oscar reads from its environment."""
 
-    poll_interval_s: float = Field(default=300.0, description="Seconds between fetch passes.")
     oscar_start_date: str = Field(
         default="2022-12-19",
         description="since_date of the first pass (no cursor stored yet), YYYY-MM-DD (UTC).",

@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 
 from casebridge.clients import PrimeroClient
 from casebridge.control import ControlStore, open_control_store
+from casebridge.polling import PollingService, schedule_from
 from casebridge.publishing import MessagePublisher
 from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
 from fetcher_primero.c1_cases import C1CasesFetch
 from fetcher_primero.config import Settings
-from fetcher_primero.schedule import ScheduledPollingService, schedule_from
 
 
 def bootstrap(
@@ -20,7 +20,7 @@ def bootstrap(
     transport: Transport | None = None,
     client: PrimeroClient | None = None,
     open_store: Callable[[], Awaitable[ControlStore]] | None = None,
-) -> ScheduledPollingService:
+) -> PollingService:
     """Build the fetcher; tests pass their own transport, client or store. No I/O here."""
     transport = transport or build_transport(settings, name="fetcher-primero")
     topology = topology_from(settings)
@@ -38,11 +38,10 @@ def bootstrap(
         per=settings.page_size,
         referral_concurrency=settings.referral_concurrency,
     )
-    return ScheduledPollingService(
+    return PollingService(
         transport=transport,
         topology=topology,
         fetch_pass=c1.run,
-        interval_s=settings.poll_interval_s,
-        schedule=schedule_from(settings.poll_cron, settings.poll_interval_s),
+        schedule=schedule_from(settings),
         close_resources=c1.close,
     )

@@ -6,18 +6,20 @@ from pydantic import Field
 
 from casebridge.clients import PrimeroApiSettings
 from casebridge.control import ControlStoreSettings
+from casebridge.polling import PollingSettings
 from casebridge.settings import BrokerSettings, HealthSettings, LoggingSettings
 
 
 class Settings(
-    BrokerSettings, LoggingSettings, HealthSettings, PrimeroApiSettings, ControlStoreSettings
+    BrokerSettings,
+    LoggingSettings,
+    HealthSettings,
+    PrimeroApiSettings,
+    ControlStoreSettings,
+    PollingSettings,
 ):
     """Everything fetcher-primero reads from its environment."""
 
-    poll_interval_s: float = Field(default=300.0, description="Seconds between fetch passes.")
-    poll_cron: str = Field(
-        default="", description="Cron expression (UTC) for passes; wins over POLL_INTERVAL_S."
-    )
     c1_start_cursor: str = Field(
         default="2000-01-01T00:00:00.000Z",
         description="last_updated_at the first C1 pass starts from (no cursor stored yet).",

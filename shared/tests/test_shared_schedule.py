@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fetcher_primero.schedule import Cron, EverySeconds, run_on_schedule, schedule_from
+from casebridge.polling import Cron, EverySeconds, PollingSettings, run_on_schedule, schedule_from
 
 
 def test_cron_waits_until_the_next_fire_time_in_utc() -> None:
@@ -18,10 +18,13 @@ def test_cron_waits_until_the_next_fire_time_in_utc() -> None:
 
 
 def test_cron_wins_over_the_interval_and_bad_cron_fails_at_start() -> None:
-    assert schedule_from("0 * * * *", 60) == Cron("0 * * * *")
-    assert schedule_from("", 60) == EverySeconds(60)
+    def settings(cron: str) -> PollingSettings:
+        return PollingSettings(poll_cron=cron, poll_interval_s=60)
+
+    assert schedule_from(settings("0 * * * *")) == Cron("0 * * * *")
+    assert schedule_from(settings("")) == EverySeconds(60)
     with pytest.raises(ValueError, match="POLL_CRON"):
-        schedule_from("every hour", 60)
+        schedule_from(settings("every hour"))
 
 
 async def test_interval_runs_at_once_and_a_failed_pass_does_not_stop_the_loop() -> None:
