@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from transformer.cambodia import (
     map_c2,
 )
 from transformer.mapping_gap import MappingGap
+from transformer.ona import load_ona_tables, map_o1
 
 PRODUCER = "casebridge-cli"
 
@@ -46,6 +47,8 @@ FLOWS: Mapping[str, Flow] = {
     "c0": Flow(map_c0, "oscar", "client", ("global_id",), None),
     "c1": Flow(map_c1, "primero", "case", ("id", "case_id"), "last_updated_at"),
     "c2": Flow(map_c2, "oscar", "client", ("global_id",), None),
+    # The ONA tables replace the Cambodia ones in `run` (they load from the same --mapping-dir).
+    "o1": Flow(lambda raw, _: [], "primero", "case", ("id", "case_id"), "last_updated_at"),
 }
 
 
@@ -80,6 +83,13 @@ def run(args: argparse.Namespace) -> int:
     for warning in tables.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     flow = FLOWS[args.flow]
+    if args.flow == "o1":
+        try:
+            ona = load_ona_tables(args.mapping_dir)
+        except MappingTableError as exc:
+            print(f"casebridge transform: {exc}", file=sys.stderr)
+            return 1
+        flow = replace(flow, mapper=lambda raw, _: map_o1(raw, ona))
     output: list[dict[str, Any]] = []
     for index, record in enumerate(records):
         output.extend(_map_one(args.flow, flow, tables, index, record))

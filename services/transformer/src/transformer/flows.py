@@ -8,6 +8,8 @@ from functools import partial
 from casebridge.errors import PermanentError
 from casebridge.messages import Envelope, RawRecord, UpsertCommand
 from transformer.cambodia import CambodiaTables, map_c0, map_c1, map_c2
+from transformer.ona import map_o1
+from transformer.ona.tables import packaged_ona_tables
 
 #: A flow's mapping: one raw record -> the commands it implies (possibly none).
 FlowMapper = Callable[[RawRecord], Sequence[UpsertCommand]]
@@ -42,4 +44,5 @@ def packaged_mappers(cambodia: CambodiaTables) -> dict[str, FlowMapper]:
         "c0": partial(map_c0, tables=cambodia),
         "c1": partial(map_c1, tables=cambodia),
         "c2": partial(map_c2, tables=cambodia),
+        "o1": partial(map_o1, tables=packaged_ona_tables()),
     }
