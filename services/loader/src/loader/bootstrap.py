@@ -45,7 +45,8 @@ async def bootstrap(
         handler=apply_command(target),
         registry=default_registry(),
         stage=f"loader-{target.name}",
-        prefetch=min(settings.prefetch, settings.concurrency),
+        # A batching target (ona) names its own prefetch, which must exceed one batch.
+        prefetch=getattr(target, "prefetch", None) or min(settings.prefetch, settings.concurrency),
         max_attempts=settings.max_attempts,
     )
     return ConsumingService(
