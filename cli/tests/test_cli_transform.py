@@ -125,6 +125,6 @@ def test_missing_file_exits_1(tmp_path: Path) -> None:
 
 
 def test_unknown_flow_is_a_usage_error(tmp_path: Path) -> None:
-    result = casebridge("transform", "--flow", "p1", tmp_path / "x.json")
+    result = casebridge("transform", "--flow", "z9", tmp_path / "x.json")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr

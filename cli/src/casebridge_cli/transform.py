@@ -28,6 +28,7 @@ from transformer.cambodia import (
 )
 from transformer.mapping_gap import MappingGap
 from transformer.ona import load_ona_tables, map_o1
+from transformer.progres import load_progres_tables, map_p1, map_p2, map_p3, map_p4
 
 PRODUCER = "casebridge-cli"
 
@@ -49,7 +50,14 @@ FLOWS: Mapping[str, Flow] = {
     "c2": Flow(map_c2, "oscar", "client", ("global_id",), None),
     # The ONA tables replace the Cambodia ones in `run` (they load from the same --mapping-dir).
     "o1": Flow(lambda raw, _: [], "primero", "case", ("id", "case_id"), "last_updated_at"),
+    # The proGres tables replace the Cambodia ones in `run` too. P1/P4 files hold DTP webhook
+    # bodies; P2/P3 files hold Primero cases (P3: each with `referrals` and the owner's `user`).
+    "p1": Flow(lambda raw, _: [], "dtp", "referral", (), None),
+    "p2": Flow(lambda raw, _: [], "primero", "case", ("id", "case_id"), "last_updated_at"),
+    "p3": Flow(lambda raw, _: [], "primero", "case", ("id", "case_id"), "last_updated_at"),
+    "p4": Flow(lambda raw, _: [], "dtp", "decision", (), None),
 }
+PROGRES_MAPPERS = {"p1": map_p1, "p2": map_p2, "p3": map_p3, "p4": map_p4}
 
 
 def register(commands: Any) -> None:
@@ -90,6 +98,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"casebridge transform: {exc}", file=sys.stderr)
             return 1
         flow = replace(flow, mapper=lambda raw, _: map_o1(raw, ona))
+    if args.flow in PROGRES_MAPPERS:
+        try:
+            progres = load_progres_tables(args.mapping_dir)
+        except MappingTableError as exc:
+            print(f"casebridge transform: {exc}", file=sys.stderr)
+            return 1
+        mapper = PROGRES_MAPPERS[args.flow]
+        flow = replace(flow, mapper=lambda raw, _: mapper(raw, progres))
     output: list[dict[str, Any]] = []
     for index, record in enumerate(records):
         output.extend(_map_one(args.flow, flow, tables, index, record))

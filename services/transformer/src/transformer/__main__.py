@@ -11,6 +11,7 @@ from casebridge.runtime import run_service, tune_gc
 from transformer.bootstrap import bootstrap
 from transformer.cambodia import MappingTableError, load_tables
 from transformer.config import Settings
+from transformer.progres import load_progres_tables
 
 
 def main() -> None:
@@ -18,6 +19,7 @@ def main() -> None:
     settings = Settings()
     try:
         tables = load_tables(settings.mapping_dir)
+        progres = load_progres_tables(settings.mapping_dir)
     except MappingTableError as exc:
         # Before logging: the sensitive field names come from these very tables.
         raise SystemExit(f"transformer: cannot start: {exc}") from exc
@@ -25,13 +27,14 @@ def main() -> None:
         settings.log_level,
         settings.log_format,
         service="transformer",
-        extra_sensitive=tables.sensitive_fields,
+        extra_sensitive=tables.sensitive_fields | progres.sensitive_fields,
     )
     log = structlog.get_logger("transformer")
     for warning in tables.warnings:
         log.warning("mapping.table_warning", detail=warning)
     log.info("mapping.loaded", version=tables.version, override_dir=str(settings.mapping_dir))
-    service = bootstrap(settings, tables=tables)
+    log.info("mapping.loaded", version=progres.version, override_dir=str(settings.mapping_dir))
+    service = bootstrap(settings, tables=tables, progres_tables=progres)
     tune_gc()
     asyncio.run(
         run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)

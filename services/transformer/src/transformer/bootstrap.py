@@ -11,6 +11,7 @@ from casebridge.transports import build_transport, topology_from
 from transformer.cambodia import CambodiaTables, load_tables
 from transformer.config import Settings
 from transformer.flows import FlowRouter, packaged_mappers
+from transformer.progres import ProgresTables, load_progres_tables
 
 
 def bootstrap(
@@ -19,6 +20,7 @@ def bootstrap(
     transport: Transport | None = None,
     router: FlowRouter | None = None,
     tables: CambodiaTables | None = None,
+    progres_tables: ProgresTables | None = None,
 ) -> ConsumingService:
     """Build the service; tests pass their own transport, router or tables."""
     topology = topology_from(settings)
@@ -27,7 +29,13 @@ def bootstrap(
         transport=transport,
         topology=topology,
         queue=transformer_queue(settings.topology_prefix),
-        handler=router or FlowRouter(packaged_mappers(tables or load_tables(settings.mapping_dir))),
+        handler=router
+        or FlowRouter(
+            packaged_mappers(
+                tables or load_tables(settings.mapping_dir),
+                progres_tables or load_progres_tables(settings.mapping_dir),
+            )
+        ),
         registry=default_registry(),
         stage="transformer",
         prefetch=settings.prefetch,
