@@ -15,8 +15,15 @@ def main() -> None:
     """Poll until SIGTERM, or run one pass with --once."""
     parser = argparse.ArgumentParser(prog="fetcher-primero", description=__doc__)
     parser.add_argument("--once", action="store_true", help="one fetch pass, then exit")
+    parser.add_argument(
+        "--full-resync",
+        action="store_true",
+        help="O1: read everything from O1_START_CURSOR and republish it (as O1_FULL_RESYNC)",
+    )
     args = parser.parse_args()
     settings = Settings()
+    if args.full_resync:
+        settings = settings.model_copy(update={"o1_full_resync": True})
     configure_logging(settings.log_level, settings.log_format, service="fetcher-primero")
     service = bootstrap(settings)
     tune_gc()

@@ -12,6 +12,8 @@ from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
 from fetcher_primero.c1_cases import C1CasesFetch
 from fetcher_primero.config import Settings
+from fetcher_primero.o1_cases import O1CasesFetch
+from fetcher_primero.passes import FetchQuery, close_all, run_all
 
 
 def bootstrap(
@@ -29,19 +31,37 @@ def bootstrap(
     async def open_configured_store() -> ControlStore:
         return await open_control_store(url)
 
-    c1 = C1CasesFetch(
-        client or PrimeroClient.from_settings(settings),
-        MessagePublisher(transport, topology),
-        open_store or open_configured_store,
-        start_cursor=settings.c1_start_cursor,
-        overlap_s=settings.cursor_overlap_s,
-        per=settings.page_size,
-        referral_concurrency=settings.referral_concurrency,
-    )
+    def primero() -> PrimeroClient:
+        return client or PrimeroClient.from_settings(settings)
+
+    publisher = MessagePublisher(transport, topology)
+    opener = open_store or open_configured_store
+    # One entry per flow; each query module keeps its own cursors. Order = order in a pass.
+    available: dict[str, Callable[[], FetchQuery]] = {
+        "c1": lambda: C1CasesFetch(
+            primero(),
+            publisher,
+            opener,
+            start_cursor=settings.c1_start_cursor,
+            overlap_s=settings.cursor_overlap_s,
+            per=settings.page_size,
+            referral_concurrency=settings.referral_concurrency,
+        ),
+        "o1": lambda: O1CasesFetch(
+            primero(),
+            publisher,
+            opener,
+            start_cursor=settings.o1_start_cursor,
+            overlap_s=settings.cursor_overlap_s,
+            per=settings.page_size,
+            full_resync=settings.o1_full_resync,
+        ),
+    }
+    queries = [(flow, available[flow]()) for flow in settings.flows()]
     return PollingService(
         transport=transport,
         topology=topology,
-        fetch_pass=c1.run,
+        fetch_pass=run_all(queries),
         schedule=schedule_from(settings),
-        close_resources=c1.close,
+        close_resources=close_all(queries),
     )

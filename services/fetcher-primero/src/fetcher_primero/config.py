@@ -9,6 +9,9 @@ from casebridge.control import ControlStoreSettings
 from casebridge.polling import PollingSettings
 from casebridge.settings import BrokerSettings, HealthSettings, LoggingSettings
 
+#: Flows with a query module here (bootstrap's `available`).
+KNOWN_FLOWS = frozenset({"c1", "o1"})
+
 
 class Settings(
     BrokerSettings,
@@ -20,6 +23,19 @@ class Settings(
 ):
     """Everything fetcher-primero reads from its environment."""
 
+    fetch_flows: str = Field(
+        default="c1",
+        description="Comma-separated flows this deployment fetches, in pass order (c1, o1).",
+    )
+    o1_start_cursor: str = Field(
+        default="2000-01-01T00:00:00.000Z",
+        description="last_updated_at the O1 queries start from (first pass, full re-sync).",
+    )
+    o1_full_resync: bool = Field(
+        default=False,
+        description="O1 reads everything from O1_START_CURSOR and republishes it (ignores"
+        " cursors and seen ids); meant for one `--once` run.",
+    )
     c1_start_cursor: str = Field(
         default="2000-01-01T00:00:00.000Z",
         description="last_updated_at the first C1 pass starts from (no cursor stored yet).",
@@ -33,3 +49,11 @@ class Settings(
     referral_concurrency: int = Field(
         default=8, ge=1, description="Referral lists fetched at once per page."
     )
+
+    def flows(self) -> list[str]:
+        """The flows of FETCH_FLOWS, validated against the query modules."""
+        flows = [f.strip() for f in self.fetch_flows.split(",") if f.strip()]
+        unknown = sorted(set(flows) - KNOWN_FLOWS)
+        if unknown:
+            raise ValueError(f"FETCH_FLOWS names unknown flows: {', '.join(unknown)}")
+        return flows
