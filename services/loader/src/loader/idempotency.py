@@ -8,6 +8,7 @@ record brings a new id with the same key. For most operations the second write i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 from casebridge.control import ControlStore
@@ -39,5 +40,8 @@ class ProcessedCommands:
     def _ids(self, command: UpsertCommand) -> list[str]:
         ids = [command.message_id]
         if command.operation in self._once_per_key:
-            ids.append(f"key:{record_key(command)}")
+            # Hashed: an OSCaR upsert's key text (three UUIDs) is longer than the 100 characters
+            # of the control store's message id column, which PostgreSQL enforces.
+            digest = hashlib.sha256(record_key(command).encode()).hexdigest()
+            ids.append(f"key:{digest}")
         return ids
