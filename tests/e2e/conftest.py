@@ -168,6 +168,8 @@ class Pipeline:
     prefix: str
     tmp_path: Path
     sims: Sims
+    #: CONTROL_DATABASE_URL of the loaders when not SQLite files (a fresh PostgreSQL database).
+    loader_store: str | None = None
     services: list[ConsumingService] = field(default_factory=list)
 
     @property
@@ -188,6 +190,8 @@ class Pipeline:
         }
 
     def store_url(self, service: str) -> str:
+        if self.loader_store and service.startswith("loader-"):
+            return self.loader_store
         return f"sqlite+aiosqlite:///{self.tmp_path / f'{service}.db'}"
 
     def forget(self, service: str) -> None:
@@ -277,6 +281,26 @@ class Pipeline:
 
     def loader_queue(self, target: str) -> str:
         return loader_queue(self.prefix, target)
+
+
+@pytest.fixture
+def fresh_postgres(database_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the `database_url` server; dropped after the test."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from casebridge.ids import new_id
+
+    server = make_url(database_url)
+    name = f"e2e_{new_id()[:8]}"
+    admin = server.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Fetching again sends nothing new to either simulator: the fetchers' cursors and seen ids stop
 the plain re-run, and the loaders' processed-message record stops a full re-publish (the
-fetchers' control stores deleted, as an admin resetting the cursors would)."""
+fetchers' control stores deleted, as an admin resetting the cursors would). The loaders' control
+store is SQLite files, then PostgreSQL (as deployed)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from .world import seed_reference_world
 pytestmark = pytest.mark.e2e
 
 
-async def test_a_second_run_sends_nothing_new_to_either_simulator(pipeline: Pipeline) -> None:
+@pytest.mark.parametrize("loader_store", ["sqlite", "postgres"])
+async def test_a_second_run_sends_nothing_new_to_either_simulator(
+    pipeline: Pipeline, loader_store: str, request: pytest.FixtureRequest
+) -> None:
+    if loader_store == "postgres":
+        pipeline.loader_store = request.getfixturevalue("fresh_postgres")
     sims = pipeline.sims
     await asyncio.to_thread(seed_reference_world, sims)
     await pipeline.start_transformer()
