@@ -5,6 +5,7 @@ from __future__ import annotations
 from casebridge.consumer import Consumer
 from casebridge.control import ControlStore, open_control_store
 from casebridge.messages import default_registry
+from casebridge.publishing import MessagePublisher
 from casebridge.service import ConsumingService, Hook
 from casebridge.topology import loader_queue
 from casebridge.transport import Transport
@@ -36,8 +37,14 @@ async def bootstrap(
     assert target is not None
     on_stop.insert(0, target.close)
     prefix = settings.topology_prefix
-    topology = topology_from(settings, targets=(target.name,))
+    # A target whose writes lead to commands for another target (primero -> progres feedback)
+    # declares that target's queue too, and publishes through the confirmed publisher.
+    follow_up_targets = tuple(getattr(target, "follow_up_targets", ()))
+    topology = topology_from(settings, targets=(target.name, *follow_up_targets))
     transport = transport or build_transport(settings, name=f"loader-{target.name}")
+    use_publisher = getattr(target, "use_publisher", None)
+    if use_publisher is not None:
+        use_publisher(MessagePublisher(transport, topology).publish_many)
     consumer = Consumer(
         transport=transport,
         topology=topology,

@@ -4,7 +4,8 @@ Order for one command (under a per-record lock, so commands for one record never
 1. idempotency: already applied (message id, or once-only key) -> `Superseded`;
 2. stale-write guard: older than the applied source version -> `Superseded`;
 3. circuit breaker: open -> `TargetUnavailable` (parked, no attempt counted);
-4. the write; then the message id, the applied version and a `loaded` lineage row.
+4. the write; its follow-up commands published (confirmed); then the message id, the applied
+   version and a `loaded` lineage row.
 
 Refused credentials (`AuthenticationFailed`) park the queue too: every message would fail the
 same way, and dead-lettering them all would leave the admin a mass replay.
@@ -16,6 +17,7 @@ target is down. Every `Superseded` leaves a `superseded` lineage row.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
@@ -46,6 +48,13 @@ class GuardedTarget:
         self.processed = ProcessedCommands(store, f"loader-{writer.name}", writer.once_per_key)
         self.versions = StaleWriteGuard(store, writer.name)
         self._locks = KeyedLocks()
+        #: Targets the writer's follow-ups go to (declared by the loader's composition root).
+        self.follow_up_targets: tuple[str, ...] = tuple(getattr(writer, "follow_up_targets", ()))
+        self._publish: Callable[[Sequence[UpsertCommand]], Awaitable[None]] | None = None
+
+    def use_publisher(self, publish: Callable[[Sequence[UpsertCommand]], Awaitable[None]]) -> None:
+        """How follow-up commands are published (the composition root's confirmed publisher)."""
+        self._publish = publish
 
     async def start(self) -> None:
         """Open the writer's sessions."""
@@ -66,6 +75,10 @@ class GuardedTarget:
                 await self.store.record_lineage([lineage_entry(command, SUPERSEDED)])
                 log.info("command_superseded", operation=command.operation, reason=str(exc))
                 raise
+            if written.follow_ups:
+                if self._publish is None:
+                    raise PermanentError(f"{self.name} has follow-up commands but no publisher")
+                await self._publish(written.follow_ups)
             await self.processed.remember(command)
             await self.versions.record(command)
             await self.store.record_lineage([lineage_entry(command, LOADED, written.target_id)])

@@ -15,9 +15,13 @@ from casebridge.messages import UpsertCommand
 
 @dataclass(frozen=True)
 class Written:
-    """What a write produced: the target record's id when the target told it."""
+    """What a write produced: the target record's id when the target told it, and follow-up
+    commands for other targets that only this write could compose (e.g. the Primero case id a
+    DTP feedback must name). `GuardedTarget` publishes them, confirmed, before it records the
+    command as applied, so a lost publish means the command (and its follow-ups) run again."""
 
     target_id: str | None = None
+    follow_ups: tuple[UpsertCommand, ...] = ()
 
 
 class Writer(Protocol):

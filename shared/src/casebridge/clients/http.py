@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -162,8 +163,11 @@ class HttpClient:
         connect_timeout_s: float = 10.0,
         max_connections: int = 16,
         default_headers: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: TLS settings of the connections (e.g. a client certificate for mutual TLS).
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self.system = system
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
         self._max_connections = max_connections
@@ -174,7 +178,10 @@ class HttpClient:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=self._max_connections, keepalive_timeout=30, enable_cleanup_closed=True
+                    limit=self._max_connections,
+                    keepalive_timeout=30,
+                    enable_cleanup_closed=True,
+                    ssl=self._ssl,
                 ),
                 timeout=self._timeout,
                 headers=self._default_headers,

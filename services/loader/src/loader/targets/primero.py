@@ -9,6 +9,7 @@
   `case_upsert` runs first): until it does, the command is retried (`DependencyPending`).
 - `referral_decision` (C2): resolved against the case as the transformer README specifies: match
   each decision to a service, PATCH its `in_progress` referrals, then PATCH the service rows.
+- `progres_case_upsert` (P1), `progres_referral_decision` (P4): see `primero_progres`.
 
 Every PATCH is a Primero merge (rows by `unique_id`), so re-applying a command changes nothing;
 the fill and the decisions also skip writes whose values are already there.
@@ -33,12 +34,22 @@ from loader.rate_limit import TokenBucket
 from loader.target import Target
 from loader.targets.primero_cases import Case, CaseFinder
 from loader.targets.primero_matching import PENDING, changed_fields, match_service
+from loader.targets.primero_progres import ProgresOperations
 from loader.writer import Written
 
 log = structlog.get_logger(__name__)
 
 NAME = "primero"
-OPERATIONS = frozenset({"case_update", "case_upsert", "service_status_fill", "referral_decision"})
+OPERATIONS = frozenset(
+    {
+        "case_update",
+        "case_upsert",
+        "service_status_fill",
+        "referral_decision",
+        "progres_case_upsert",
+        "progres_referral_decision",
+    }
+)
 STATUS = "referral_status_edf41f2"
 IN_PROGRESS = "in_progress"
 
@@ -52,11 +63,14 @@ class PrimeroWriter:
 
     name = NAME
     once_per_key: frozenset[str] = frozenset()
+    #: P1 upserts are followed by DTP feedback commands (see `primero_progres`).
+    follow_up_targets = ("progres",)
 
     def __init__(self, client: PrimeroClient, limiter: TokenBucket) -> None:
         self._client = client
         self._limiter = limiter
         self._cases = CaseFinder(client, limiter)
+        self._progres = ProgresOperations(client, limiter, self._cases)
 
     async def start(self) -> None:
         """Nothing to open: the session is created on first use."""
@@ -75,6 +89,10 @@ class PrimeroWriter:
             return await self._service_status_fill(command)
         if command.operation == "referral_decision":
             return await self._referral_decision(command)
+        if command.operation == "progres_case_upsert":
+            return await self._progres.case_upsert(command)
+        if command.operation == "progres_referral_decision":
+            return await self._progres.referral_decision(command)
         raise unknown_operation(command, OPERATIONS)
 
     async def _case_update(self, command: UpsertCommand) -> Written:
