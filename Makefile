@@ -4,7 +4,7 @@ PYTEST_ARGS ?=
 # Every target syncs first (exactly, from the lock), so runs need no implicit sync.
 RUN = $(UV) run --no-sync
 
-.PHONY: sync fmt lint typecheck test pytest test-unit bench bench-bus bench-sim schemas
+.PHONY: sync fmt lint typecheck test pytest test-unit bench bench-bus bench-sim bench-ona schemas
 
 sync:
 	$(UV) sync --all-packages --locked
@@ -45,3 +45,6 @@ bench-bus: sync
 
 bench-sim: sync
 	$(RUN) python -m bench.bench_sim
+
+bench-ona: sync
+	$(RUN) python -m bench.bench_ona
