@@ -14,6 +14,7 @@ from fetcher_primero.c1_cases import C1CasesFetch
 from fetcher_primero.config import Settings
 from fetcher_primero.o1_cases import O1CasesFetch
 from fetcher_primero.passes import FetchQuery, close_all, run_all
+from fetcher_primero.progres_cases import ProgresCasesFetch
 
 
 def bootstrap(
@@ -57,6 +58,20 @@ def bootstrap(
             full_resync=settings.o1_full_resync,
         ),
     }
+
+    def progres(flow: str) -> Callable[[], FetchQuery]:
+        return lambda: ProgresCasesFetch(
+            flow,
+            primero(),
+            publisher,
+            opener,
+            start_cursor=settings.progres_start_cursor,
+            overlap_s=settings.cursor_overlap_s,
+            per=settings.page_size,
+        )
+
+    available["p2"] = progres("p2")
+    available["p3"] = progres("p3")
     queries = [(flow, available[flow]()) for flow in settings.flows()]
     return PollingService(
         transport=transport,

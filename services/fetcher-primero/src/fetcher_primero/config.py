@@ -10,7 +10,7 @@ from casebridge.polling import PollingSettings
 from casebridge.settings import BrokerSettings, HealthSettings, LoggingSettings
 
 #: Flows with a query module here (bootstrap's `available`).
-KNOWN_FLOWS = frozenset({"c1", "o1"})
+KNOWN_FLOWS = frozenset({"c1", "o1", "p2", "p3"})
 
 
 class Settings(
@@ -25,7 +25,12 @@ class Settings(
 
     fetch_flows: str = Field(
         default="c1",
-        description="Comma-separated flows this deployment fetches, in pass order (c1, o1).",
+        description="Comma-separated flows this deployment fetches, in pass order"
+        " (c1, o1, p2, p3).",
+    )
+    progres_start_cursor: str = Field(
+        default="2000-01-01T00:00:00.000Z",
+        description="last_updated_at the first P2 and P3 passes start from (no cursor stored yet).",
     )
     o1_start_cursor: str = Field(
         default="2000-01-01T00:00:00.000Z",
