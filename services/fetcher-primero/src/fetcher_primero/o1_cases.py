@@ -20,13 +20,16 @@ not (e.g. after the ONA database was restored); cases in both queries are still 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from casebridge.clients import PrimeroClient
+from casebridge.clients.primero import CasePage
 from casebridge.control import ControlStore
 from casebridge.messages import RawRecord, SourceRef
 from casebridge.publishing import MessagePublisher
@@ -80,7 +83,7 @@ class O1CasesFetch:
         self._per = per
         self._full = full_resync
         self._queries = tuple(queries)
-        #: Message ids published in this pass (a full re-sync skips the store's `seen`).
+        #: Message ids published in this full re-sync pass (it skips the store's `seen`).
         self._this_pass: set[str] = set()
 
     async def store(self) -> ControlStore:
@@ -125,13 +128,15 @@ class O1CasesFetch:
             "order_by": "last_updated_at",
             "order": "asc",
         }
-        versions: dict[str, Any] = {}
+        # A case met twice in one sweep moved while we paged (see C1); hashes keep this small.
+        met: set[int] = set()
         moved = False
         published = 0
-        async for page in self._client.iter_case_pages(params, per=self._per):
+        async for page in _one_page_ahead(self._client.iter_case_pages(params, per=self._per)):
             for case in page.records:
-                before = versions.setdefault(str(case.get("id")), case.get("last_updated_at"))
-                moved = moved or before != case.get("last_updated_at")
+                key = hash(str(case.get("id")))
+                moved = moved or key in met
+                met.add(key)
             published += await self._publish_page(store, query, page.records)
             await self._advance(store, query, page.records)
         return published, moved
@@ -141,7 +146,7 @@ class O1CasesFetch:
     ) -> int:
         """Publish the page's unseen records, wait for every confirm, then remember them."""
         drafts = {r.message_id: r for case in cases for r in [self._record(case, query)]}
-        already = set(self._this_pass) & drafts.keys()
+        already = self._this_pass & drafts.keys()
         if not self._full:
             already |= await store.seen(STAGE, drafts)
         fresh = [r for mid, r in drafts.items() if mid not in already]
@@ -150,7 +155,8 @@ class O1CasesFetch:
         await self._publisher.publish_many(fresh)
         ids = [r.message_id for r in fresh]
         await store.remember(STAGE, ids)
-        self._this_pass.update(ids)
+        if self._full:
+            self._this_pass.update(ids)
         log.info("o1_cases_page", cursor=query.cursor, cases=len(cases), published=len(fresh))
         return len(fresh)
 
@@ -191,3 +197,26 @@ class O1CasesFetch:
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+
+async def _one_page_ahead(pages: AsyncIterator[CasePage]) -> AsyncIterator[CasePage]:
+    """Yield each page while the next one is already being fetched.
+
+    Primero's answer and our publishing then overlap instead of alternating; the cursor still
+    moves only after a page's own confirms.
+    """
+    iterator = pages.__aiter__()
+    upcoming: asyncio.Future[CasePage] = asyncio.ensure_future(iterator.__anext__())
+    try:
+        while True:
+            try:
+                page = await upcoming
+            except StopAsyncIteration:
+                return
+            upcoming = asyncio.ensure_future(iterator.__anext__())
+            yield page
+    finally:
+        if not upcoming.done():
+            upcoming.cancel()
+            with contextlib.suppress(BaseException):
+                await upcoming
