@@ -128,3 +128,18 @@ def test_unknown_flow_is_a_usage_error(tmp_path: Path) -> None:
     result = casebridge("transform", "--flow", "z9", tmp_path / "x.json")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_o1_prints_one_ona_case_upsert_per_primero_sample() -> None:
+    result = casebridge("transform", "--flow", "o1", FIXTURES / "primero-cases.json")
+
+    assert result.returncode == 0, result.stderr
+    commands = json.loads(result.stdout)
+    assert {(c["target"], c["operation"]) for c in commands} == {("ona", "case_upsert")}
+    ona = {c["key"]["case_id"]: c["payload"] for c in commands}
+    assert ona["2d3e4f5"]["case"]["type_of_case"] == "children undergoing reintegration"
+    assert ona["2d3e4f5"]["case"]["current_district_key"] == "107"
+    assert [s["service_date"] for s in ona["2d3e4f5"]["services"]] == [
+        "2023-11-20T00:00:00.000Z",
+        None,
+    ]
