@@ -329,9 +329,10 @@ def main(argv: list[str] | None = None) -> int:
             ona_url = _database(ona_db)
             result = run_pipeline(base, ona_url, expected_rows, Path(tmp))
             rate = len(selected) / result["elapsed_s"]
+            fetch_s = f"{result['fetch_s']:.1f} s" if result["fetch_s"] else "the end"
             print(
                 f"casebridge O1: {len(selected)} records in {result['elapsed_s']:.1f} s"
-                f" = {rate:,.0f} records/s (fetcher done at {result['fetch_s'] or 0:.1f} s);"
+                f" = {rate:,.0f} records/s (fetcher exited at {fetch_s});"
                 f" dead letters {result['dead_letters']}; peak RSS MB {result['rss']}",
                 flush=True,
             )
