@@ -43,6 +43,9 @@ bench: bench-bus
 bench-bus: sync
 	$(RUN) python -m bench.bench_bus --messages 30000
 
+bench-cambodia: sync
+	$(RUN) python -m bench.bench_cambodia
+
 bench-sim: sync
 	$(RUN) python -m bench.bench_sim
 

@@ -1,0 +1,361 @@
+"""make bench-cambodia: flow C1 end to end, Primero simulator -> OSCaR simulator, real RabbitMQ.
+
+The Primero simulator (its own process) generates 20,000 Cambodian cases with their referrals
+(`primero-api-sim --profile cambodia`); the OSCaR simulator (its own process) is seeded with the
+children those cases name by OSCaR id, so the writes are ones OSCaR accepts. Then, each service
+as deployed in its own process (`python -m transformer`, `python -m loader` with
+LOADER_TARGET=oscar, `python -m fetcher_primero --once`), control stores in a fresh PostgreSQL
+database created for the run on the server of `DATABASE_URL` (as deployed; `--control-db sqlite`
+uses SQLite files in a temp dir instead):
+
+    Primero --(pages + referral lists)--> fetcher-primero --raw--> transformer --commands-->
+    loader[oscar] --(upsert / update_statuses / update_links)--> OSCaR
+
+**records/s** = cases fully processed per second = N / (t_end - t_start), where t_start is the
+moment the fetcher process is launched (transformer and loader already running and idle) and
+t_end the first moment at which (a) the transformer finished every one of the N raw records
+(handled or dead-lettered) and (b) the loader finished every command those records produce
+(handled, superseded or dead-lettered; the expected count comes from mapping the same generated
+data in this process beforehand). A case without anything to send to OSCaR counts once its raw
+record is transformed. Progress is read from the services' /metrics every 50 ms.
+
+The ceiling's `http` figure (`../shared/ceiling/run http N`: a bare 3-stage pipeline whose loader
+POSTs every record to a local HTTP server) runs in the same invocation; ratio = records/s over
+it. Last line: one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.ceiling import measure
+from casebridge.errors import PermanentError
+from casebridge.ids import new_id
+from casebridge.messages import RawRecord, SourceRef
+from casebridge.testing.amqp_probe import AmqpProbe
+from casebridge.topology import build_topology, loader_queue, transformer_queue
+from primero_sim.generate import generate
+from transformer.cambodia import load_tables, map_c1
+
+URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+OSCAR_EMAIL, OSCAR_PASSWORD = "api.user@example.org", "s3cret"
+FINISHED = ("handled", "superseded", "dead_lettered")
+_NUMERIC = re.compile(r"^\d+$")
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} never answered")
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def expected_work(cases: int, seed: int) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Map the same generated data here: the commands the loader must finish, and the OSCaR
+    clients to seed (one per OSCaR id and organisation the commands name, with the OSCaR
+    referral ids Primero decided on)."""
+    data = generate(cases, seed=seed, profile="cambodia")
+    tables = load_tables()
+    referrals: dict[str, list[dict[str, Any]]] = {}
+    for referral in data.referrals:
+        referrals.setdefault(str(referral["record_id"]), []).append(referral)
+    operations: Counter[str] = Counter()
+    gaps = 0
+    clients: dict[tuple[str, str], dict[str, Any]] = {}
+    for case in data.cases:
+        payload = {**case, "referrals": referrals.get(case["id"], [])}
+        source = SourceRef(system="primero", record_type="case", record_id=str(case["id"]))
+        raw = RawRecord.of(flow="c1", source=source, payload=payload, producer="bench")
+        try:
+            commands = map_c1(raw, tables)
+        except PermanentError:
+            gaps += 1
+            continue
+        for command in commands:
+            operations[command.operation] += 1
+            if command.operation != "client_upsert":
+                continue
+            organization = command.payload["organization"]
+            global_id = organization.get("global_id")
+            if global_id:
+                clients.setdefault((global_id, organization["organization_name"]), organization)
+        for item in (c.payload["data"] for c in commands if c.operation == "update_statuses"):
+            for decision in item:
+                key = (decision["client_global_id"], "cif")
+                client = clients.setdefault(key, {"given_name": "A", "family_name": "B"})
+                client.setdefault("_referrals", []).append(decision["referral_id"])
+    seeds = []
+    for (global_id, organization), body in clients.items():
+        services = [
+            {
+                "uuid": f"00000000-0000-4000-8000-{referral_id:012d}",
+                "name": "Generalist social work / case work",
+                "referral_id": referral_id,
+                "referral_status": "Referred",
+            }
+            for referral_id in body.get("_referrals", ())
+        ]
+        seeds.append(
+            {
+                "global_id": global_id,
+                "given_name": body.get("given_name") or "A",
+                "family_name": body.get("family_name") or "B",
+                "gender": body.get("gender") or "female",
+                "date_of_birth": body.get("date_of_birth") or "2015-01-01",
+                "organization_name": organization,
+                "services": services,
+            }
+        )
+    figures = {"raw_records": len(data.cases), "transformer_gaps": gaps, **operations}
+    figures["commands"] = sum(operations.values())
+    return figures, seeds
+
+
+@contextmanager
+def control_databases(kind: str, work_dir: Path) -> Iterator[dict[str, str]]:
+    """CONTROL_DATABASE_URL per service: a fresh PostgreSQL database (dropped after), or SQLite
+    files. Fresh, because message ids are deterministic: a reused store would skip the work."""
+    if kind == "sqlite":
+        yield {s: f"sqlite+aiosqlite:///{work_dir}/{s}.db" for s in ("fetcher", "loader")}
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    name = f"bench_cambodia_{new_id()[:8]}"
+    admin = server.set(drivername="postgresql", database="postgres")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield {"fetcher": url, "loader": url}
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _metric(text: str, queue: str) -> int:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("casebridge_messages_total{") and f'queue="{queue}"' in line:
+            outcome = re.search(r'outcome="([a-z_]+)"', line)
+            if outcome and outcome.group(1) in FINISHED:
+                total += float(line.rsplit(" ", 1)[1])
+    return int(total)
+
+
+def run(
+    cases: int, seed: int, work_dir: Path, concurrency: int, stores: dict[str, str]
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    work, oscar_seed = expected_work(cases, seed)
+    prefix = f"benchkh{new_id()[:6]}"
+    primero_port, oscar_port = _free_port(), _free_port()
+    transformer_health, loader_health = _free_port(), _free_port()
+    primero_url = f"http://127.0.0.1:{primero_port}"
+    oscar_url = f"http://127.0.0.1:{oscar_port}"
+    base_env = {
+        **os.environ,
+        "RABBITMQ_URL": URL,
+        "TOPOLOGY_PREFIX": prefix,
+        "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "json",
+        "HEALTH_HOST": "127.0.0.1",
+    }
+    topology = build_topology(prefix)
+    probe = AmqpProbe(URL)
+    py = sys.executable
+    logs = work_dir
+    figures: dict[str, Any] = {}
+    try:
+        with (
+            _process(
+                [py, "-m", "primero_sim", "--port", str(primero_port), "--seed", str(seed),
+                 "--cases", str(cases), "--profile", "cambodia", "--log-level", "warning"],
+                base_env,
+                logs / "primero-sim.log",
+            ),
+            _process(
+                [py, "-m", "oscar_sim", "--port", str(oscar_port), "--log-level", "warning"],
+                base_env,
+                logs / "oscar-sim.log",
+            ),
+        ):  # fmt: skip
+            _wait_http(f"{primero_url}/__sim/health")
+            _wait_http(f"{oscar_url}/__sim/health")
+            seeded = requests.post(
+                f"{oscar_url}/__sim/seed",
+                json={"source": "records", "records": oscar_seed},
+                timeout=120,
+            )
+            seeded.raise_for_status()
+            figures["setup_s"] = round(time.perf_counter() - started, 1)
+            oscar_env = {
+                "OSCAR_URL": oscar_url,
+                "OSCAR_USER": OSCAR_EMAIL,
+                "OSCAR_PASSWORD": OSCAR_PASSWORD,
+                "TARGET_RATE_PER_S": "0",
+                "CONCURRENCY": str(concurrency),
+            }
+            with (
+                _process(
+                    [py, "-m", "transformer"],
+                    {**base_env, "HEALTH_PORT": str(transformer_health)},
+                    logs / "transformer.log",
+                ),
+                _process(
+                    [py, "-m", "loader"],
+                    {
+                        **base_env,
+                        **oscar_env,
+                        "LOADER_TARGET": "oscar",
+                        "HEALTH_PORT": str(loader_health),
+                        "CONTROL_DATABASE_URL": stores["loader"],
+                    },
+                    logs / "loader.log",
+                ),
+            ):
+                _wait_http(f"http://127.0.0.1:{transformer_health}/readyz")
+                _wait_http(f"http://127.0.0.1:{loader_health}/readyz")
+                fetcher_env = {
+                    **base_env,
+                    "HEALTH_PORT": "0",
+                    "PRIMERO_URL": primero_url,
+                    "PRIMERO_USER": "primero",
+                    "PRIMERO_PASSWORD": "primero-sim",
+                    "CONTROL_DATABASE_URL": stores["fetcher"],
+                }
+                session = requests.Session()
+                t_start = time.perf_counter()
+                with _process(
+                    [py, "-m", "fetcher_primero", "--once"], fetcher_env, logs / "fetcher.log"
+                ) as fetcher:
+                    t_fetched = None
+                    while True:
+                        if t_fetched is None and fetcher.poll() is not None:
+                            t_fetched = time.perf_counter()
+                            if fetcher.returncode != 0:
+                                raise SystemExit(f"fetcher failed, see {logs / 'fetcher.log'}")
+                        transformed = _metric(
+                            session.get(
+                                f"http://127.0.0.1:{transformer_health}/metrics", timeout=5
+                            ).text,
+                            transformer_queue(prefix),
+                        )
+                        loaded = _metric(
+                            session.get(
+                                f"http://127.0.0.1:{loader_health}/metrics", timeout=5
+                            ).text,
+                            loader_queue(prefix, "oscar"),
+                        )
+                        if transformed >= cases and loaded >= work["commands"]:
+                            t_end = time.perf_counter()
+                            break
+                        if time.perf_counter() - t_start > 900:
+                            raise SystemExit(
+                                f"timed out: transformed {transformed}/{cases},"
+                                f" loaded {loaded}/{work['commands']}"
+                            )
+                        time.sleep(0.05)
+                elapsed = t_end - t_start
+                figures.update(
+                    {
+                        "records_per_s": round(cases / elapsed, 1),
+                        "seconds": round(elapsed, 2),
+                        "fetch_seconds": round((t_fetched or t_end) - t_start, 2),
+                        "commands_per_s": round(work["commands"] / elapsed, 1),
+                    }
+                )
+            journal = requests.get(f"{oscar_url}/__sim/requests", timeout=60).json()["requests"]
+            statuses = Counter(
+                f"{e['path'].rsplit('/', 1)[-1]}:{e['status']}"
+                for e in journal
+                if "admin_auth" not in e["path"]
+            )
+            figures["oscar_writes"] = dict(sorted(statuses.items()))
+            figures["dlq_transformer"] = probe.depth(f"{transformer_queue(prefix)}.dlq")
+            figures["dlq_loader"] = probe.depth(f"{loader_queue(prefix, 'oscar')}.dlq")
+    finally:
+        probe.delete(topology)
+    figures.update({f"expected_{k}": v for k, v in work.items()})
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--cases", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--concurrency", type=int, default=16, help="loader CONCURRENCY")
+    parser.add_argument("--control-db", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip ../shared/ceiling/run")
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-cambodia-") as tmp,
+        control_databases(args.control_db, Path(tmp)) as stores,
+    ):
+        figures = run(args.cases, args.seed, Path(tmp), args.concurrency, stores)
+        figures["control_db"] = args.control_db
+    print(
+        f"cambodia C1 end to end: {args.cases} cases in {figures['seconds']} s"
+        f" = {figures['records_per_s']} cases/s ({figures['commands_per_s']} OSCaR writes/s);"
+        f" fetch pass {figures['fetch_seconds']} s"
+    )
+    if not args.no_ceiling:
+        ceiling = measure("http", args.cases)["http_records_per_s"]
+        figures["ceiling_records_per_s"] = ceiling
+        figures["ratio"] = round(figures["records_per_s"] / ceiling, 3)
+        print(f"ceiling http {ceiling} records/s; ratio {figures['ratio']} (goal >= 0.5)")
+    figures["cases"] = args.cases
+    first = {
+        k: figures.pop(k)
+        for k in ("records_per_s", "ceiling_records_per_s", "ratio")
+        if k in figures
+    }
+    print(json.dumps({**first, **figures}))
+
+
+if __name__ == "__main__":
+    main()
