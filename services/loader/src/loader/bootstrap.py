@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from casebridge.consumer import Consumer
 from casebridge.control import ControlStore, open_control_store
+from casebridge.control.batching import BatchingControlStore
 from casebridge.messages import default_registry
 from casebridge.publishing import MessagePublisher
 from casebridge.service import ConsumingService, Hook
@@ -24,13 +25,19 @@ async def bootstrap(
 ) -> ConsumingService:
     """Build the loader for `settings.loader_target` (or the target/store a test passes).
 
-    The control store is opened here (migrated to head) unless given; a store opened here is
-    closed on stop, after the target.
+    The control store is opened here (migrated to head, wrapped in a `BatchingControlStore`)
+    unless given; a store opened here is closed on stop, after the target.
     """
     factory = None if target is not None else find_target(settings.loader_target)
     on_stop: list[Hook] = []
     if store is None:
-        store = await open_control_store(settings.control_database_url.get_secret_value())
+        opened = await open_control_store(
+            settings.control_database_url.get_secret_value(),
+            # Batched, the commands share a few connections; the margin covers pass-throughs.
+            pool_size=settings.concurrency + 4,
+        )
+        # Group commit: concurrent commands share one read query and one write transaction.
+        store = BatchingControlStore(opened)
         on_stop.append(store.close)
     if factory is not None:
         target = factory(store)

@@ -7,6 +7,9 @@ Order for one command (under a per-record lock, so commands for one record never
 4. the write; its follow-up commands published (confirmed); then the message id, the applied
    version and a `loaded` lineage row.
 
+Steps 1-2 read together and the step-4 bookkeeping is written together, so over a
+`BatchingControlStore` one command costs one batched read round and one batched write round.
+
 Refused credentials (`AuthenticationFailed`) park the queue too: every message would fail the
 same way, and dead-lettering them all would leave the admin a mass replay.
 
@@ -68,8 +71,12 @@ class GuardedTarget:
         """Apply one command at most once, never over newer data."""
         async with self._locks.hold(key_text(command.key)):
             try:
-                await self.processed.check(command)
-                await self.versions.check(command)
+                # One read round: both lookups join the same batch of a batching store.
+                seen, applied = await asyncio.gather(
+                    self.processed.lookup(command), self.versions.lookup(command)
+                )
+                self.processed.decide(command, seen)
+                self.versions.decide(command, applied)
                 written = await self._write(command)
             except Superseded as exc:
                 await self.store.record_lineage([lineage_entry(command, SUPERSEDED)])
@@ -79,9 +86,12 @@ class GuardedTarget:
                 if self._publish is None:
                     raise PermanentError(f"{self.name} has follow-up commands but no publisher")
                 await self._publish(written.follow_ups)
-            await self.processed.remember(command)
-            await self.versions.record(command)
-            await self.store.record_lineage([lineage_entry(command, LOADED, written.target_id)])
+            # One write round: with a batching store, one transaction holds all three.
+            await asyncio.gather(
+                self.processed.remember(command),
+                self.versions.record(command),
+                self.store.record_lineage([lineage_entry(command, LOADED, written.target_id)]),
+            )
             log.info("command_loaded", operation=command.operation)
 
     async def _write(self, command: UpsertCommand) -> Written:

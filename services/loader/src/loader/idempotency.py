@@ -27,7 +27,15 @@ class ProcessedCommands:
 
     async def check(self, command: UpsertCommand) -> None:
         """Raise `Superseded` when this command (or its once-only key) was already applied."""
-        seen = await self._store.seen(self.stage, self._ids(command))
+        self.decide(command, await self.lookup(command))
+
+    async def lookup(self, command: UpsertCommand) -> set[str]:
+        """The command's ids already recorded (the read half of `check`)."""
+        return await self._store.seen(self.stage, self._ids(command))
+
+    @staticmethod
+    def decide(command: UpsertCommand, seen: set[str]) -> None:
+        """Raise `Superseded` when `seen` (from `lookup`) holds any of the command's ids."""
         if command.message_id in seen:
             raise Superseded("already applied")
         if seen:

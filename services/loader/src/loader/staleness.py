@@ -8,7 +8,7 @@ without a source version (a source that exposes none, e.g. OSCaR clients) is not
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from casebridge.control import ControlStore
 from casebridge.errors import Superseded
@@ -25,10 +25,20 @@ class StaleWriteGuard:
 
     async def check(self, command: UpsertCommand) -> None:
         """Raise `Superseded` when the target record already holds a newer source version."""
+        self.decide(command, await self.lookup(command))
+
+    async def lookup(self, command: UpsertCommand) -> datetime | None:
+        """The version applied to the command's record (None when unguarded or none yet)."""
+        if command.source.updated_at is None:
+            return None
+        return await self._store.applied_version(self._target, record_key(command))
+
+    @staticmethod
+    def decide(command: UpsertCommand, applied: datetime | None) -> None:
+        """Raise `Superseded` when `applied` (from `lookup`) is newer than the command."""
         version = command.source.updated_at
         if version is None:
             return
-        applied = await self._store.applied_version(self._target, record_key(command))
         if applied is not None and applied.tzinfo is None:
             applied = applied.replace(tzinfo=UTC)  # SQLite hands back naive UTC
         if version.tzinfo is None:

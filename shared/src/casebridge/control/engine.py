@@ -54,11 +54,26 @@ def _on_sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_control_engine(url: str | URL) -> AsyncEngine:
-    """An async engine; creates the SQLite file's directory (the only I/O besides connecting)."""
+#: PostgreSQL connections an engine keeps open unless the caller asks for more.
+DEFAULT_POOL_SIZE = 10
+
+
+def create_control_engine(url: str | URL, *, pool_size: int | None = None) -> AsyncEngine:
+    """An async engine; creates the SQLite file's directory (the only I/O besides connecting).
+
+    PostgreSQL: a fixed pool of `pool_size` connections and no overflow. Overflow connections
+    are closed as soon as they are returned, so a busy service would open and close one per
+    transaction; past the pool, callers wait for a connection instead.
+    """
     target = async_url(url)
     if target.get_backend_name() != "sqlite":
-        return create_async_engine(target, pool_pre_ping=True)
+        return create_async_engine(
+            target,
+            pool_pre_ping=True,
+            pool_size=max(pool_size or DEFAULT_POOL_SIZE, 1),
+            max_overflow=0,
+            pool_timeout=60,
+        )
     if _sqlite_in_memory(target):
         # One shared connection, or each checkout would see its own empty database.
         engine = create_async_engine(target, poolclass=StaticPool)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from casebridge.control import schema
 from casebridge.control.engine import create_control_engine
@@ -92,21 +92,28 @@ class SqlControlStore(ControlStore):
     # processed message ids
 
     async def seen(self, stage: str, message_ids: Iterable[str]) -> set[str]:
-        c = schema.processed.c
-        found: set[str] = set()
         async with self.engine.connect() as conn:
-            for chunk in _chunks(dict.fromkeys(message_ids)):
-                query = sa.select(c.message_id).where(c.stage == stage, c.message_id.in_(chunk))
-                found.update((await conn.scalars(query)).all())
-        return found
+            return await self._seen(conn, stage, message_ids)
 
     async def remember(self, stage: str, message_ids: Iterable[str]) -> None:
-        now = self._clock()
         async with self.engine.begin() as conn:
-            for chunk in _chunks(dict.fromkeys(message_ids)):
-                rows = [{"stage": stage, "message_id": m, "processed_at": now} for m in chunk]
-                stmt = self._insert(schema.processed).values(rows).on_conflict_do_nothing()
-                await conn.execute(stmt)
+            await self._remember(conn, stage, message_ids, self._clock())
+
+    async def _seen(self, conn: AsyncConnection, stage: str, ids: Iterable[str]) -> set[str]:
+        c = schema.processed.c
+        found: set[str] = set()
+        for chunk in _chunks(dict.fromkeys(ids)):
+            query = sa.select(c.message_id).where(c.stage == stage, c.message_id.in_(chunk))
+            found.update((await conn.scalars(query)).all())
+        return found
+
+    async def _remember(
+        self, conn: AsyncConnection, stage: str, ids: Iterable[str], now: datetime
+    ) -> None:
+        for chunk in _chunks(sorted(set(ids))):
+            rows = [{"stage": stage, "message_id": m, "processed_at": now} for m in chunk]
+            stmt = self._insert(schema.processed).values(rows).on_conflict_do_nothing()
+            await conn.execute(stmt)
 
     async def prune_processed(self, older_than: timedelta) -> int:
         """Forget ids processed before now - `older_than`; redeliveries come far sooner."""
@@ -119,33 +126,87 @@ class SqlControlStore(ControlStore):
     # applied versions
 
     async def applied_version(self, target: str, key: str) -> datetime | None:
-        c = schema.applied_versions.c
-        query = sa.select(c.version).where(c.target == target, c.key == key)
+        return (await self.applied_versions(target, [key])).get(key)
+
+    async def applied_versions(self, target: str, keys: Iterable[str]) -> dict[str, datetime]:
+        """Applied versions of many records of one target (absent keys have none)."""
         async with self.engine.connect() as conn:
-            version: datetime | None = await conn.scalar(query)
-        return version
+            return await self._applied_versions(conn, target, keys)
 
     async def set_applied_version(self, target: str, key: str, version: datetime) -> None:
-        table = schema.applied_versions
-        stmt = self._insert(table).values(
-            target=target, key=key, version=version, updated_at=self._clock()
-        )
-        # One statement: concurrent loaders cannot interleave a read and a write here.
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["target", "key"],
-            set_={"version": stmt.excluded.version, "updated_at": stmt.excluded.updated_at},
-            where=table.c.version < stmt.excluded.version,
-        )
         async with self.engine.begin() as conn:
+            await self._set_applied_versions(conn, {(target, key): version}, self._clock())
+
+    async def _applied_versions(
+        self, conn: AsyncConnection, target: str, keys: Iterable[str]
+    ) -> dict[str, datetime]:
+        c = schema.applied_versions.c
+        found: dict[str, datetime] = {}
+        for chunk in _chunks(dict.fromkeys(keys)):
+            query = sa.select(c.key, c.version).where(c.target == target, c.key.in_(chunk))
+            found.update((k, v) for k, v in await conn.execute(query))
+        return found
+
+    async def _set_applied_versions(
+        self, conn: AsyncConnection, versions: Mapping[tuple[str, str], datetime], now: datetime
+    ) -> None:
+        """One upsert per chunk; callers pass one version per key (ON CONFLICT needs that)."""
+        table = schema.applied_versions
+        # Sorted: concurrent loaders lock rows in one order, so they cannot deadlock.
+        ordered = sorted(versions.items())
+        for chunk in _chunks(ordered):
+            rows = [{"target": t, "key": k, "version": v, "updated_at": now} for (t, k), v in chunk]
+            stmt = self._insert(table).values(rows)
+            # One statement: concurrent loaders cannot interleave a read and a write here.
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["target", "key"],
+                set_={"version": stmt.excluded.version, "updated_at": stmt.excluded.updated_at},
+                where=table.c.version < stmt.excluded.version,
+            )
             await conn.execute(stmt)
+
+    # batches (the group commit of `BatchingControlStore`)
+
+    async def read_batch(
+        self, seen: Mapping[str, Collection[str]], versions: Mapping[str, Collection[str]]
+    ) -> tuple[dict[str, set[str]], dict[str, dict[str, datetime]]]:
+        """`seen` per stage and `applied_versions` per target, on one connection."""
+        async with self.engine.connect() as conn:
+            found = {stage: await self._seen(conn, stage, ids) for stage, ids in seen.items()}
+            applied = {
+                target: await self._applied_versions(conn, target, keys)
+                for target, keys in versions.items()
+            }
+        return found, applied
+
+    async def write_batch(
+        self,
+        processed: Mapping[str, Collection[str]],
+        versions: Mapping[tuple[str, str], datetime],
+        lineage: Sequence[LineageEntry],
+    ) -> None:
+        """`remember`, `set_applied_version` and `record_lineage` in ONE transaction.
+
+        `versions` holds one version per (target, key): the caller keeps the newest.
+        """
+        now = self._clock()
+        async with self.engine.begin() as conn:
+            for stage, ids in processed.items():
+                await self._remember(conn, stage, ids, now)
+            if versions:
+                await self._set_applied_versions(conn, versions, now)
+            await self._record_lineage(conn, lineage)
 
     # lineage
 
     async def record_lineage(self, entries: Iterable[LineageEntry]) -> None:
         async with self.engine.begin() as conn:
-            for chunk in _chunks(entries):
-                rows = [{f: getattr(e, f) for f in _LINEAGE_FIELDS} for e in chunk]
-                await conn.execute(sa.insert(schema.lineage), rows)
+            await self._record_lineage(conn, entries)
+
+    async def _record_lineage(self, conn: AsyncConnection, entries: Iterable[LineageEntry]) -> None:
+        for chunk in _chunks(entries):
+            rows = [{f: getattr(e, f) for f in _LINEAGE_FIELDS} for e in chunk]
+            await conn.execute(sa.insert(schema.lineage), rows)
 
     async def lineage_of(self, source_system: str, source_id: str) -> list[LineageEntry]:
         c = schema.lineage.c
@@ -184,9 +245,14 @@ class SqlControlStore(ControlStore):
         await self.engine.dispose()
 
 
-async def open_control_store(url: str, *, clock: Clock = utc_now) -> SqlControlStore:
-    """Connect to `CONTROL_DATABASE_URL`, migrate to head, and return the store."""
-    engine = create_control_engine(url)
+async def open_control_store(
+    url: str, *, clock: Clock = utc_now, pool_size: int | None = None
+) -> SqlControlStore:
+    """Connect to `CONTROL_DATABASE_URL`, migrate to head, and return the store.
+
+    `pool_size`: PostgreSQL connections kept open (at least the caller's concurrency).
+    """
+    engine = create_control_engine(url, pool_size=pool_size)
     try:
         await migrate(engine)
     except BaseException:
