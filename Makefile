@@ -4,7 +4,7 @@ PYTEST_ARGS ?=
 # Every target syncs first (exactly, from the lock), so runs need no implicit sync.
 RUN = $(UV) run --no-sync
 
-.PHONY: sync fmt lint typecheck test pytest test-unit bench bench-bus bench-sim bench-ona schemas
+.PHONY: sync fmt lint typecheck test pytest test-unit bench bench-bus bench-sim bench-ona schemas up down
 
 sync:
 	$(UV) sync --all-packages --locked
@@ -51,3 +51,16 @@ bench-sim: sync
 
 bench-ona: sync
 	$(RUN) python -m bench.bench_ona
+
+# docker compose: RabbitMQ, PostgreSQL, every service and simulator (needs Docker with compose;
+# `.env` is created from `.env.example` on first use).
+COMPOSE ?= docker compose
+
+.env:
+	cp .env.example .env
+
+up: .env
+	$(COMPOSE) up --build --detach --wait
+
+down:
+	$(COMPOSE) down --remove-orphans
