@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from casebridge_cli import transform
+from casebridge_cli import cursor, dlq, mappings, status, transform
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="casebridge", description="casebridge administration commands."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    dlq.register(commands)
+    status.register(commands)
+    cursor.register(commands)
+    mappings.register(commands)
     transform.register(commands)
     return parser
 

@@ -1,0 +1,188 @@
+"""What every admin command shares: configuration from the environment, the actor, the audit log,
+and output (a `rich` table, plain tab-separated text, or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+
+from casebridge.control import AuditEntry, ControlStoreSettings, open_control_store
+from casebridge.settings import BrokerSettings
+from casebridge.topology import Topology
+from casebridge.transports import topology_from
+
+
+class AdminSettings(BrokerSettings, ControlStoreSettings):
+    """`RABBITMQ_URL`, `TOPOLOGY_PREFIX`, `CONTROL_DATABASE_URL` (each also as `*_FILE`)."""
+
+
+def add_common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
+    """Options every admin subcommand takes."""
+    parser.add_argument(
+        "--actor",
+        default=None,
+        help="who is acting, for the audit log (default: $CASEBRIDGE_ACTOR, then the OS user)",
+    )
+    if output:
+        fmt = parser.add_mutually_exclusive_group()
+        fmt.add_argument("--json", action="store_true", help="print JSON")
+        fmt.add_argument("--plain", action="store_true", help="print tab-separated text")
+
+
+def settings() -> AdminSettings:
+    return AdminSettings()
+
+
+def topology(config: AdminSettings) -> Topology:
+    return topology_from(config)
+
+
+def actor(args: argparse.Namespace) -> str:
+    """`--actor`, else `$CASEBRIDGE_ACTOR`, else the OS user."""
+    explicit = getattr(args, "actor", None) or os.environ.get("CASEBRIDGE_ACTOR")
+    if explicit:
+        return str(explicit)
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers without a passwd entry)
+        return f"uid:{os.getuid()}"
+
+
+def audit(
+    config: AdminSettings,
+    args: argparse.Namespace,
+    action: str,
+    count: int,
+    detail: dict[str, Any],
+) -> None:
+    """Write one audit entry (who, when, what, how many); raises if the store is unreachable."""
+
+    async def write() -> None:
+        store = await open_control_store(config.control_database_url.get_secret_value())
+        try:
+            await store.audit(
+                AuditEntry(
+                    actor=actor(args),
+                    action=action,
+                    at=datetime.now(UTC),
+                    count=count,
+                    detail=detail,
+                )
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+
+
+@contextlib.contextmanager
+def connection(config: AdminSettings) -> Iterator[BlockingConnection]:
+    """A blocking connection to the broker, closed on exit (unacked messages go back)."""
+    params = pika.URLParameters(config.rabbitmq_url.get_secret_value())
+    conn = pika.BlockingConnection(params)
+    try:
+        yield conn
+    finally:
+        with contextlib.suppress(Exception):
+            conn.close()
+
+
+def queue_counts(conn: BlockingConnection, queue: str) -> tuple[int, int] | None:
+    """(ready messages, consumers) of a queue, or None when it does not exist."""
+    channel: BlockingChannel = conn.channel()
+    try:
+        declared = channel.queue_declare(queue, passive=True)
+    except pika.exceptions.ChannelClosedByBroker:
+        return None
+    with contextlib.suppress(Exception):
+        channel.close()
+    return int(declared.method.message_count), int(declared.method.consumer_count)
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(value: str) -> datetime:
+    """An ISO timestamp (UTC when naive) or a relative age: `30m`, `2h`, `7d`."""
+    match = _RELATIVE.match(value.strip())
+    if match:
+        amount, unit = match.groups()
+        return datetime.now(UTC) - timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is neither an ISO timestamp nor an age like 30m, 2h, 7d"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def emit(
+    args: argparse.Namespace,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    records: Any = None,
+    title: str | None = None,
+) -> None:
+    """Print rows as JSON (`records`, or a list of objects), plain text, or a rich table."""
+    if getattr(args, "json", False):
+        document = (
+            records if records is not None else [dict(zip(columns, r, strict=True)) for r in rows]
+        )
+        json.dump(document, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+        return
+    if getattr(args, "plain", False) or not _rich_available():
+        if title:
+            print(f"# {title}")
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join("" if v is None else str(v) for v in row))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name, justify="right" if name in _NUMERIC else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(width=max(_terminal_width(), 160) if not sys.stdout.isatty() else None).print(table)
+
+
+_NUMERIC = {"attempts", "replays", "ready", "consumers", "count"}
+
+
+def _rich_available() -> bool:
+    try:
+        import rich  # noqa: F401
+    except ImportError:  # pragma: no cover - rich is a dependency; plain output otherwise
+        return False
+    return True
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 160
+
+
+def fail(message: str, status: int = 1) -> int:
+    """Print an error on stderr and return the exit status."""
+    print(f"casebridge: {message}", file=sys.stderr)
+    return status

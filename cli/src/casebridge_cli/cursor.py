@@ -1,0 +1,73 @@
+"""`casebridge cursor show | reset NAME [--to VALUE]`: the fetchers' watermarks.
+
+`reset` without `--to` deletes the cursor, so the next fetch starts from the beginning (the loaders'
+processed-message record keeps a re-fetch from writing twice). Every reset is audited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from casebridge.control import open_control_store
+from casebridge_cli import admin
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "cursor", help="show or reset the fetchers' cursors", description=__doc__
+    )
+    sub = parser.add_subparsers(dest="cursor_command", required=True, metavar="ACTION")
+    show = sub.add_parser("show", help="every cursor")
+    admin.add_common(show)
+    show.set_defaults(handler=run_show)
+    reset = sub.add_parser("reset", help="delete a cursor, or set it with --to (audited)")
+    reset.add_argument("name", metavar="NAME", help="cursor name, e.g. primero:c1-cases")
+    reset.add_argument("--to", default=None, metavar="VALUE", help="new value instead of none")
+    admin.add_common(reset, output=False)
+    reset.set_defaults(handler=run_reset)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    config = admin.settings()
+
+    async def read() -> list[list[Any]]:
+        store = await open_control_store(config.control_database_url.get_secret_value())
+        try:
+            return [[c.name, c.value, c.updated_at.isoformat()] for c in await store.list_cursors()]
+        finally:
+            await store.close()
+
+    rows = asyncio.run(read())
+    admin.emit(args, ("name", "value", "updated_at"), rows, title="cursors")
+    return 0
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    config = admin.settings()
+
+    async def reset() -> str | None:
+        store = await open_control_store(config.control_database_url.get_secret_value())
+        try:
+            before = await store.get_cursor(args.name)
+            if before is None and args.to is None:
+                return None
+            if args.to is None:
+                await store.delete_cursor(args.name)
+            else:
+                await store.set_cursor(args.name, args.to)
+            return before.value if before else ""
+        finally:
+            await store.close()
+
+    before = asyncio.run(reset())
+    if before is None:
+        return admin.fail(f"no cursor named {args.name}")
+    admin.audit(
+        config, args, "cursor.reset", 1, {"name": args.name, "from": before or None, "to": args.to}
+    )
+    print(
+        f"cursor {args.name}: {before or '(none)'} -> {args.to or '(none: fetch from the start)'}"
+    )
+    return 0

@@ -1,0 +1,415 @@
+"""`casebridge dlq list | show | replay | purge`: dead letters, read without consuming them.
+
+A DLQ is read on a blocking channel with `basic_get` and no ack; closing the channel returns every
+message not acked to the queue, in order. Only replay and purge ack, and replay acks a message only
+after the broker confirmed its republication.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pydantic import ValidationError
+
+from casebridge import headers as h
+from casebridge.messages import DeadLetter
+from casebridge.topology import Topology
+from casebridge_cli import admin
+
+#: Headers a replay removes besides `cb-dead-*`: the retry bookkeeping and the broker's own.
+RETRY_HEADERS = (h.ATTEMPTS, h.FIRST_FAILURE, h.LAST_ERROR_CLASS, "x-death", "x-first-death-queue",
+                 "x-first-death-reason", "x-first-death-exchange", "x-last-death-queue",
+                 "x-last-death-reason", "x-last-death-exchange", "x-delivery-count")  # fmt: skip
+COLUMNS = (
+    "queue",
+    "message_id",
+    "correlation_id",
+    "flow",
+    "error_class",
+    "reason",
+    "attempts",
+    "first_failure",
+    "last_failure",
+    "replays",
+)
+
+
+@dataclass
+class Held:
+    """A DLQ message taken with `basic_get` and not acked yet."""
+
+    dlq: str
+    delivery_tag: int
+    properties: pika.BasicProperties
+    body: bytes
+    letter: DeadLetter
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "dlq", help="dead letters: list, show, replay, purge", description=__doc__
+    )
+    sub = parser.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
+
+    listing = sub.add_parser("list", help="dead letters' metadata (never child data)")
+    _filters(listing)
+    admin.add_common(listing)
+    listing.set_defaults(handler=run_list)
+
+    show = sub.add_parser("show", help="one dead letter with its payload (audited)")
+    show.add_argument("message_id", metavar="ID", help="message id (as `dlq list` shows it)")
+    show.add_argument("--queue", default=None, help="only this work queue's DLQ")
+    admin.add_common(show, output=False)
+    show.set_defaults(handler=run_show)
+
+    replay = sub.add_parser("replay", help="send dead letters back to their work queue (audited)")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("message_id", nargs="?", metavar="ID", help="one message id")
+    which.add_argument("--all", action="store_true", help="every dead letter")
+    which.add_argument(
+        "--filter", action="store_true", help="the dead letters the filter options select"
+    )
+    _filters(replay)
+    replay.add_argument(
+        "--max-replays",
+        type=int,
+        default=3,
+        help="loop guard: refuse a message already replayed this many times (default 3)",
+    )
+    replay.add_argument("--dry-run", action="store_true", help="say what would be replayed")
+    admin.add_common(replay)
+    replay.set_defaults(handler=run_replay)
+
+    purge = sub.add_parser("purge", help="delete dead letters (confirmation; audited)")
+    _filters(purge)
+    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    admin.add_common(purge, output=False)
+    purge.set_defaults(handler=run_purge)
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--queue", default=None, help="work queue, e.g. loader.oscar")
+    parser.add_argument("--flow", default=None, help="flow, e.g. c1")
+    parser.add_argument("--error-class", default=None, help="e.g. HttpStatusError, MappingGap")
+    parser.add_argument(
+        "--since",
+        type=admin.parse_since,
+        default=None,
+        help="last failure at or after (ISO timestamp, or an age: 30m, 2h, 7d)",
+    )
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _dlqs(topology: Topology, queue: str | None) -> list[str]:
+    """The DLQs to read: every work queue's, or the one `--queue` names (with or without prefix)."""
+    names = list(topology.work_queues)
+    if queue is None:
+        return [topology.work_queues[n].dlq for n in names]
+    prefix = topology.raw_exchange.rsplit(".", 1)[0]
+    wanted = {queue, f"{prefix}.{queue}", queue.removesuffix(".dlq")}
+    chosen = [topology.work_queues[n].dlq for n in names if n in wanted]
+    return chosen or [f"{queue}.dlq" if not queue.endswith(".dlq") else queue]
+
+
+@contextlib.contextmanager
+def holding(
+    conn: BlockingConnection, dlqs: list[str]
+) -> Iterator[tuple[BlockingChannel, list[Held]]]:
+    """Every message of `dlqs`, held unacked on one channel; closing it returns the rest."""
+    channel = conn.channel()
+    held: list[Held] = []
+    try:
+        for dlq in dlqs:
+            if admin.queue_counts(conn, dlq) is None:
+                continue
+            while True:
+                method, props, body = channel.basic_get(dlq, auto_ack=False)
+                if method is None:
+                    break
+                held.append(Held(dlq, method.delivery_tag, props, body, _letter(body, props)))
+        yield channel, held
+    finally:
+        with contextlib.suppress(Exception):
+            channel.close()
+
+
+def _letter(body: bytes, props: pika.BasicProperties) -> DeadLetter:
+    headers = dict(props.headers or {})
+    try:
+        return DeadLetter.from_message(
+            body,
+            headers,
+            message_id=props.message_id,
+            correlation_id=props.correlation_id,
+            message_type=props.type,
+        )
+    except ValidationError:  # not ours at all: show what the broker knows
+        return DeadLetter(
+            queue="",
+            stage="unknown",
+            message_id=props.message_id,
+            error_class="Unreadable",
+            error_message="dead letter without casebridge or broker headers",
+            attempts=0,
+            original_headers=headers,
+            body_b64=base64.b64encode(body).decode(),
+        )
+
+
+def _selected(held: list[Held], args: argparse.Namespace) -> list[Held]:
+    out = []
+    for item in held:
+        letter = item.letter
+        if getattr(args, "message_id", None) and letter.message_id != args.message_id:
+            continue
+        if args.flow and letter.flow != args.flow:
+            continue
+        if args.error_class and letter.error_class != args.error_class:
+            continue
+        since: datetime | None = args.since
+        if since is not None:
+            when = letter.last_failure_at or letter.first_failure_at
+            if when is None or _aware(when) < since:
+                continue
+        out.append(item)
+    return out
+
+
+def _aware(when: datetime) -> datetime:
+    from datetime import UTC
+
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def metadata(letter: DeadLetter) -> dict[str, Any]:
+    """What `dlq list` shows: identifiers, reason and counts; never the payload."""
+    return {
+        "queue": letter.queue,
+        "message_id": letter.message_id,
+        "correlation_id": letter.correlation_id,
+        "flow": letter.flow,
+        "error_class": letter.error_class,
+        "reason": letter.error_message,
+        "attempts": letter.attempts,
+        "first_failure": _iso(letter.first_failure_at),
+        "last_failure": _iso(letter.last_failure_at),
+        "replays": letter.replay_count,
+    }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _filter_detail(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "queue": args.queue,
+        "flow": getattr(args, "flow", None),
+        "error_class": getattr(args, "error_class", None),
+        "since": _iso(getattr(args, "since", None)),
+    }
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace) -> int:
+    config = admin.settings()
+    topology = admin.topology(config)
+    with admin.connection(config) as conn, holding(conn, _dlqs(topology, args.queue)) as (_, held):
+        selected = [metadata(item.letter) for item in _selected(held, args)]
+    rows = [[m[c] for c in COLUMNS] for m in selected]
+    admin.emit(args, COLUMNS, rows, records=selected, title=f"dead letters: {len(rows)}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    config = admin.settings()
+    topology = admin.topology(config)
+    args.flow = args.error_class = args.since = None
+    with admin.connection(config) as conn, holding(conn, _dlqs(topology, args.queue)) as (_, held):
+        found = _selected(held, args)
+    if not found:
+        return admin.fail(f"no dead letter with message id {args.message_id}")
+    letter = found[0].letter
+    # Audited before anything is revealed: no audit entry, no payload.
+    admin.audit(
+        config,
+        args,
+        "dlq.show",
+        1,
+        {"message_id": letter.message_id, "queue": letter.queue, "dlq": found[0].dlq},
+    )
+    document = {
+        **metadata(letter),
+        "stage": letter.stage,
+        "message_type": letter.message_type,
+        "mapping_version": letter.mapping_version,
+        "traceback": letter.traceback,
+        "headers": letter.original_headers,
+        "payload": _payload(letter.body),
+    }
+    json.dump(document, sys.stdout, ensure_ascii=False, indent=2, default=_json_default)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _payload(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return {"body_b64": base64.b64encode(body).decode()}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def replay_properties(held: Held) -> pika.BasicProperties:
+    """The original properties with the dead-letter and retry headers gone, the replay counted."""
+    props = held.properties
+    headers = {
+        k: v
+        for k, v in (props.headers or {}).items()
+        if not k.startswith(h.DEAD_PREFIX) and k not in RETRY_HEADERS
+    }
+    headers[h.REPLAY_COUNT] = held.letter.replay_count + 1
+    return pika.BasicProperties(
+        content_type=props.content_type,
+        content_encoding=props.content_encoding,
+        headers=headers,
+        delivery_mode=2,
+        priority=props.priority,
+        correlation_id=props.correlation_id,
+        message_id=props.message_id,
+        timestamp=props.timestamp,
+        type=props.type,
+        app_id=props.app_id,
+    )
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    config = admin.settings()
+    topology = admin.topology(config)
+    replayed: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    with (
+        admin.connection(config) as conn,
+        holding(conn, _dlqs(topology, args.queue)) as (
+            channel,
+            held,
+        ),
+    ):
+        chosen = _selected(held, args)
+        if args.message_id and not chosen:
+            return admin.fail(f"no dead letter with message id {args.message_id}")
+        to_send = []
+        for item in chosen:
+            letter = item.letter
+            view = {"message_id": letter.message_id, "queue": letter.queue,
+                    "replays": letter.replay_count}  # fmt: skip
+            if letter.replay_count >= args.max_replays:
+                refused.append({**view, "why": f"replayed {letter.replay_count} times already"})
+            elif not letter.queue or letter.queue not in topology.work_queues:
+                refused.append({**view, "why": f"unknown work queue {letter.queue!r}"})
+            else:
+                to_send.append(item)
+                replayed.append(view)
+        if not args.dry_run and to_send:
+            channel.confirm_delivery()
+            for item in to_send:
+                # Default exchange, routing key = the work queue; mandatory: an unroutable
+                # message raises instead of vanishing. The DLQ copy goes only after the confirm.
+                channel.basic_publish(
+                    "",
+                    item.letter.queue,
+                    item.body,
+                    replay_properties(item),
+                    mandatory=True,
+                )
+                channel.basic_ack(item.delivery_tag)
+    if not args.dry_run:
+        admin.audit(
+            config,
+            args,
+            "dlq.replay",
+            len(replayed),
+            {
+                "selection": args.message_id or ("all" if args.all else "filter"),
+                "filter": _filter_detail(args),
+                "max_replays": args.max_replays,
+                "message_ids": [r["message_id"] for r in replayed],
+                "refused": [r["message_id"] for r in refused],
+            },
+        )
+    _report_replay(args, replayed, refused)
+    return 1 if refused and not replayed else 0
+
+
+def _report_replay(
+    args: argparse.Namespace, replayed: list[dict[str, Any]], refused: list[dict[str, Any]]
+) -> None:
+    verb = "would replay" if args.dry_run else "replayed"
+    if args.json:
+        document = {"dry_run": args.dry_run, "replayed": replayed, "refused": refused}
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    for item in replayed:
+        print(f"{verb} {item['message_id']} -> {item['queue']} (replay {item['replays'] + 1})")
+    for item in refused:
+        print(f"refused {item['message_id']}: {item['why']}", file=sys.stderr)
+    print(f"{verb} {len(replayed)}, refused {len(refused)}")
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    config = admin.settings()
+    topology = admin.topology(config)
+    args.message_id = None
+    with (
+        admin.connection(config) as conn,
+        holding(conn, _dlqs(topology, args.queue)) as (
+            channel,
+            held,
+        ),
+    ):
+        chosen = _selected(held, args)
+        if not chosen:
+            print("nothing to purge")
+            return 0
+        if not args.yes and not _confirm(len(chosen)):
+            return admin.fail("purge cancelled (pass --yes, or answer 'yes')", 2)
+        ids = [item.letter.message_id for item in chosen]
+        # Audited first: a purge the audit log cannot record does not happen.
+        admin.audit(
+            config,
+            args,
+            "dlq.purge",
+            len(ids),
+            {"filter": _filter_detail(args), "message_ids": ids},
+        )
+        for item in chosen:
+            channel.basic_ack(item.delivery_tag)
+    print(f"purged {len(ids)}")
+    return 0
+
+
+def _confirm(count: int) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    answer = input(f"delete {count} dead letter(s) for good? type 'yes': ")
+    return answer.strip().lower() == "yes"

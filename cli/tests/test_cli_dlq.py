@@ -1,0 +1,142 @@
+"""`casebridge dlq` on the real broker: list shows metadata only and consumes nothing, show reveals
+and audits, replay sends the original back once (loop guard, dry run), purge needs confirmation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from casebridge import headers as h
+
+from .admin_helpers import CHILD_NAME, Admin
+
+pytestmark = pytest.mark.integration
+
+
+def test_list_shows_metadata_only_and_leaves_the_dlq_as_it_was(admin: Admin) -> None:
+    admin.dead_letter("msg-1", target="oscar", flow="c1")
+    admin.dead_letter("msg-2", target="primero", flow="c2", error_class="PermanentError")
+
+    code, out, err = admin.run("dlq", "list")
+    assert code == 0, err
+    assert "msg-1" in out
+    assert "msg-2" in out
+    assert "HttpStatusError" in out
+    assert CHILD_NAME not in out
+    assert "Chan" not in out
+
+    code, out, _ = admin.run("dlq", "list", "--plain", "--flow", "c2")
+    assert "msg-2" in out
+    assert "msg-1" not in out
+    listed = admin.run_json("dlq", "list", "--queue", "loader.oscar")
+    assert [d["message_id"] for d in listed] == ["msg-1"]
+    assert listed[0] == {
+        "queue": admin.loader_queue("oscar"),
+        "message_id": "msg-1",
+        "correlation_id": "corr-msg-1",
+        "flow": "c1",
+        "error_class": "HttpStatusError",
+        "reason": "oscar POST /clients/upsert answered 422",
+        "attempts": 1,
+        "first_failure": "2026-01-02T03:04:05+00:00",
+        "last_failure": "2026-01-02T03:04:05+00:00",
+        "replays": 0,
+    }
+    assert CHILD_NAME not in json.dumps(listed)
+    assert admin.run_json("dlq", "list", "--error-class", "PermanentError")[0]["flow"] == "c2"
+    assert admin.run_json("dlq", "list", "--since", "2030-01-01") == []
+    assert len(admin.run_json("dlq", "list", "--since", "2026-01-01T00:00:00Z")) == 2
+
+    # Nothing was consumed: the messages went back when the channel closed.
+    assert admin.depth(f"{admin.loader_queue('oscar')}.dlq") == 1
+    assert admin.depth(f"{admin.loader_queue('primero')}.dlq") == 1
+    assert admin.audit_log() == []
+
+
+def test_show_reveals_the_payload_and_is_audited(admin: Admin) -> None:
+    admin.dead_letter("msg-1")
+    code, out, err = admin.run("dlq", "show", "msg-1", "--actor", "bob")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["payload"]["payload"]["organization"]["given_name"] == CHILD_NAME
+    assert shown["error_class"] == "HttpStatusError"
+    [entry] = admin.audit_log()
+    assert (entry.actor, entry.action, entry.count) == ("bob", "dlq.show", 1)
+    assert entry.detail["message_id"] == "msg-1"
+    assert admin.depth(f"{admin.loader_queue('oscar')}.dlq") == 1
+
+    code, _, err = admin.run("dlq", "show", "nope")
+    assert code == 1
+    assert "no dead letter" in err
+    assert len(admin.audit_log()) == 1
+
+
+def test_dry_run_changes_nothing(admin: Admin) -> None:
+    admin.dead_letter("msg-1")
+    code, out, err = admin.run("dlq", "replay", "--all", "--dry-run")
+    assert code == 0, err
+    assert "would replay msg-1" in out
+    assert admin.depth(f"{admin.loader_queue('oscar')}.dlq") == 1
+    assert admin.depth(admin.loader_queue("oscar")) == 0
+    assert admin.audit_log() == []
+
+
+def test_replay_moves_the_original_back_once_and_the_loop_guard_refuses(admin: Admin) -> None:
+    work, dlq = admin.loader_queue("oscar"), f"{admin.loader_queue('oscar')}.dlq"
+    body = admin.dead_letter("msg-1", extra_headers={"x-custom": "kept"})
+    admin.dead_letter("msg-2")
+
+    code, out, err = admin.run("dlq", "replay", "msg-1", "--max-replays", "1")
+    assert code == 0, err
+    assert "replayed msg-1" in out
+    assert admin.depth(dlq) == 1  # msg-2 stays
+    [(props, replayed)] = admin.take(work)
+    assert replayed == body  # byte for byte
+    assert props.message_id == "msg-1"
+    headers = dict(props.headers or {})
+    assert headers[h.REPLAY_COUNT] == 1
+    assert headers["x-custom"] == "kept"
+    assert headers[h.MESSAGE_ID] == "msg-1"
+    assert headers[h.FLOW] == "c1"
+    assert not [k for k in headers if k.startswith(h.DEAD_PREFIX)]
+    assert h.ATTEMPTS not in headers
+    [entry] = admin.audit_log()
+    assert (entry.action, entry.count, entry.actor) == ("dlq.replay", 1, "alice@mosvy")
+    assert entry.detail["message_ids"] == ["msg-1"]
+
+    # It fails again: dead-lettered with its replay count. The guard keeps it in the DLQ.
+    admin.dead_letter("msg-1", replay_count=1)
+    code, out, err = admin.run("dlq", "replay", "msg-1", "--max-replays", "1")
+    assert code == 1
+    assert "refused msg-1" in err
+    assert admin.depth(work) == 0
+    assert admin.depth(dlq) == 2
+    assert admin.audit_log()[-1].detail["refused"] == ["msg-1"]
+
+    # --filter replays what the filters select, the guarded one excepted.
+    code, out, err = admin.run("dlq", "replay", "--filter", "--flow", "c1", "--max-replays", "1")
+    assert code == 0, err
+    assert "replayed 1, refused 1" in out
+    assert [p.message_id for p, _ in admin.take(work)] == ["msg-2"]
+
+
+def test_purge_needs_confirmation_and_is_audited(admin: Admin) -> None:
+    admin.dead_letter("msg-1")
+    admin.dead_letter("msg-2", target="primero")
+    dlq = f"{admin.loader_queue('oscar')}.dlq"
+
+    code, _, err = admin.run("dlq", "purge")  # stdin is not a terminal: nobody to ask
+    assert code == 2
+    assert "cancelled" in err
+    assert admin.depth(dlq) == 1
+    assert admin.audit_log() == []
+
+    code, out, err = admin.run("dlq", "purge", "--queue", "loader.oscar", "--yes")
+    assert code == 0, err
+    assert "purged 1" in out
+    assert admin.depth(dlq) == 0
+    assert admin.depth(f"{admin.loader_queue('primero')}.dlq") == 1
+    [entry] = admin.audit_log()
+    assert (entry.action, entry.count) == ("dlq.purge", 1)
+    assert entry.detail["message_ids"] == ["msg-1"]
