@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Outcome = Literal["error", "throttle", "drop", "expire_token"]
-ERROR_STATUSES = (500, 502, 503)
+#: 422: a target refusing a write (a permanent failure the loader dead-letters).
+ERROR_STATUSES = (422, 500, 502, 503)
 
 
 @dataclass(slots=True)
