@@ -8,17 +8,21 @@ becomes a warning the caller logs.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from transformer.table_files import (
+    MappingTableError,
+    SensitiveFields,
+    StringMap,
+    TableModel,
+    frozen,
+    parse_table,
+    read_table_files,
+    tables_version,
+)
 
 PACKAGE_DATA = ("transformer", "mappings/cambodia")
 
@@ -34,67 +38,50 @@ RISK = "cambodia-risk-level-map.json"
 SENSITIVE = "sensitive-fields.json"
 
 
-T = TypeVar("T", bound="_Table")
 V = TypeVar("V")
 
 
-class MappingTableError(ValueError):
-    """A mapping file is missing, not JSON, or not shaped as its table requires."""
-
-
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class _StringMap(_Table):
-    data: dict[str, str]
-
-
-class _ProvinceEntry(_Table):
+class _ProvinceEntry(TableModel):
     code: str
     user: str
 
 
-class _ProvinceUsers(_Table):
+class _ProvinceUsers(TableModel):
     raw_entries: list[_ProvinceEntry]
     effective: dict[str, str] | None = None
 
 
-class _ServiceEntry(_Table):
+class _ServiceEntry(TableModel):
     oscar_name: str
     primero_subtype: str
     primero_type: str
 
 
-class _ServicesToPrimero(_Table):
+class _ServicesToPrimero(TableModel):
     raw_entries: list[_ServiceEntry]
 
 
-class _GenderToPrimero(_Table):
+class _GenderToPrimero(TableModel):
     data: dict[str, str]
     default: str
 
 
-class _Gender(_Table):
+class _Gender(TableModel):
     oscar_to_primero: _GenderToPrimero
 
 
-class _RiskToOscar(_Table):
+class _RiskToOscar(TableModel):
     data: dict[str, str]
 
 
-class _RiskToPrimero(_Table):
+class _RiskToPrimero(TableModel):
     data: dict[str, str]
     default_when_missing: str
 
 
-class _Risk(_Table):
+class _Risk(TableModel):
     primero_to_oscar: _RiskToOscar
     oscar_to_primero: _RiskToPrimero
-
-
-class _Sensitive(_Table):
-    fields: list[str]
 
 
 @dataclass(frozen=True)
@@ -128,15 +115,14 @@ class CambodiaTables:
 
 def load_tables(mapping_dir: Path | None = None) -> CambodiaTables:
     """Read the packaged tables; a file of the same name in `mapping_dir` replaces its table."""
-    sources = _sources(mapping_dir)
-    raw = {name: _read(name, source) for name, source in sources.items()}
+    raw = read_table_files("cambodia", mapping_dir, override_glob="*.json")
     warnings: list[str] = []
-    province = _parse(PROVINCE_USERS, raw, _ProvinceUsers)
+    province = parse_table(PROVINCE_USERS, raw, _ProvinceUsers)
     provinces = _last_wins(
         PROVINCE_USERS, ((e.code, e.user) for e in province.raw_entries), warnings
     )
     _check_effective(PROVINCE_USERS, province.effective, provinces)
-    services = _parse(SERVICES_TO_PRIMERO, raw, _ServicesToPrimero)
+    services = parse_table(SERVICES_TO_PRIMERO, raw, _ServicesToPrimero)
     to_primero = _last_wins(
         SERVICES_TO_PRIMERO,
         (
@@ -145,60 +131,29 @@ def load_tables(mapping_dir: Path | None = None) -> CambodiaTables:
         ),
         warnings,
     )
-    gender = _parse(GENDER, raw, _Gender).oscar_to_primero
-    risk = _parse(RISK, raw, _Risk)
+    gender = parse_table(GENDER, raw, _Gender).oscar_to_primero
+    risk = parse_table(RISK, raw, _Risk)
     return CambodiaTables(
-        services_to_oscar=_frozen(_parse(SERVICES_TO_OSCAR, raw, _StringMap).data),
-        services_to_primero=_frozen(to_primero),
-        province_users=_frozen(provinces),
-        agency_users=_frozen(_parse(AGENCY_USERS, raw, _StringMap).data),
-        status_to_oscar=_frozen(_parse(STATUS_TO_OSCAR, raw, _StringMap).data),
-        status_to_primero_service=_frozen(_parse(STATUS_TO_PRIMERO_SERVICE, raw, _StringMap).data),
-        service_to_referral_status=_frozen(
-            _parse(SERVICE_TO_REFERRAL_STATUS, raw, _StringMap).data
+        services_to_oscar=frozen(parse_table(SERVICES_TO_OSCAR, raw, StringMap).data),
+        services_to_primero=frozen(to_primero),
+        province_users=frozen(provinces),
+        agency_users=frozen(parse_table(AGENCY_USERS, raw, StringMap).data),
+        status_to_oscar=frozen(parse_table(STATUS_TO_OSCAR, raw, StringMap).data),
+        status_to_primero_service=frozen(
+            parse_table(STATUS_TO_PRIMERO_SERVICE, raw, StringMap).data
         ),
-        gender_to_primero=_frozen(gender.data),
+        service_to_referral_status=frozen(
+            parse_table(SERVICE_TO_REFERRAL_STATUS, raw, StringMap).data
+        ),
+        gender_to_primero=frozen(gender.data),
         gender_default=gender.default,
-        risk_to_oscar=_frozen(risk.primero_to_oscar.data),
-        risk_to_primero=_frozen(risk.oscar_to_primero.data),
+        risk_to_oscar=frozen(risk.primero_to_oscar.data),
+        risk_to_primero=frozen(risk.oscar_to_primero.data),
         risk_default=risk.oscar_to_primero.default_when_missing,
-        sensitive_fields=frozenset(_parse(SENSITIVE, raw, _Sensitive).fields),
-        version=_version(raw),
+        sensitive_fields=frozenset(parse_table(SENSITIVE, raw, SensitiveFields).fields),
+        version=tables_version("cambodia", raw),
         warnings=tuple(warnings),
     )
-
-
-def _sources(mapping_dir: Path | None) -> dict[str, Traversable]:
-    packaged = files(PACKAGE_DATA[0]).joinpath(PACKAGE_DATA[1])
-    sources: dict[str, Traversable] = {
-        entry.name: entry for entry in packaged.iterdir() if entry.name.endswith(".json")
-    }
-    if mapping_dir is not None:
-        if not mapping_dir.is_dir():
-            raise MappingTableError(f"MAPPING_DIR {mapping_dir} is not a directory")
-        for path in sorted(mapping_dir.glob("*.json")):
-            sources[path.name] = path
-    return sources
-
-
-def _read(name: str, source: Traversable) -> bytes:
-    try:
-        return source.read_bytes()
-    except OSError as exc:
-        raise MappingTableError(f"mapping file {name} cannot be read: {exc}") from exc
-
-
-def _parse(name: str, raw: Mapping[str, bytes], model: type[T]) -> T:
-    if name not in raw:
-        raise MappingTableError(f"mapping file {name} is missing")
-    try:
-        document: Any = orjson.loads(raw[name])
-    except orjson.JSONDecodeError as exc:
-        raise MappingTableError(f"mapping file {name} is not valid JSON: {exc}") from exc
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        raise MappingTableError(f"mapping file {name} is malformed: {exc}") from exc
 
 
 def _last_wins(name: str, entries: Iterable[tuple[str, V]], warnings: list[str]) -> dict[str, V]:
@@ -220,17 +175,3 @@ def _check_effective(
             f"mapping file {name}: 'effective' disagrees with 'raw_entries'"
             " (lookups use raw_entries, last declaration wins); fix or remove 'effective'"
         )
-
-
-def _frozen(values: Mapping[str, V]) -> Mapping[str, V]:
-    return MappingProxyType(dict(values))
-
-
-def _version(raw: Mapping[str, bytes]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(raw):
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update(raw[name])
-        digest.update(b"\0")
-    return f"cambodia-{digest.hexdigest()[:12]}"

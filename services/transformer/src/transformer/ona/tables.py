@@ -7,19 +7,20 @@ configuration (MAPPINGS C.6): the tables are kept verbatim, however odd a pair l
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from transformer.cambodia.tables import MappingTableError
+from transformer.table_files import (
+    StringMap,
+    TableModel,
+    frozen,
+    parse_table,
+    read_table_files,
+    tables_version,
+)
 
 PACKAGE_DATA = ("transformer", "mappings/ona")
 
@@ -30,13 +31,7 @@ SEX = "ona-sex-map.json"
 COLUMNS = "ona-columns.json"
 
 
-class _StringMap(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    data: dict[str, str]
-
-
-class _Columns(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class _Columns(TableModel):
     cases: dict[str, Any]
     services: dict[str, Any]
 
@@ -54,23 +49,14 @@ class OnaTables:
 
 def load_ona_tables(mapping_dir: Path | None = None) -> OnaTables:
     """Read the packaged tables; a file of the same name in `mapping_dir` replaces its table."""
-    packaged = files(PACKAGE_DATA[0]).joinpath(PACKAGE_DATA[1])
-    raw: dict[str, bytes] = {}
-    for name in (DISABILITY, PROTECTION_CONCERNS, SERVICE_TYPE, SEX, COLUMNS):
-        override = mapping_dir / name if mapping_dir is not None else None
-        source: Any = override if override is not None and override.is_file() else None
-        source = source or packaged.joinpath(name)
-        try:
-            raw[name] = source.read_bytes()
-        except OSError as exc:
-            raise MappingTableError(f"mapping file {name} cannot be read: {exc}") from exc
-    _parse(COLUMNS, raw[COLUMNS], _Columns)
+    raw = read_table_files("ona", mapping_dir, override_glob="ona-*.json")
+    parse_table(COLUMNS, raw, _Columns)
     return OnaTables(
         disability=_map(DISABILITY, raw),
         protection_concerns=_map(PROTECTION_CONCERNS, raw),
         service_type=_map(SERVICE_TYPE, raw),
         sex=_map(SEX, raw),
-        version=_version(raw),
+        version=tables_version("ona", raw),
     )
 
 
@@ -81,25 +67,4 @@ def packaged_ona_tables() -> OnaTables:
 
 
 def _map(name: str, raw: Mapping[str, bytes]) -> Mapping[str, str]:
-    return MappingProxyType(dict(_parse(name, raw[name], _StringMap).data))
-
-
-def _parse(name: str, data: bytes, model: type[BaseModel]) -> Any:
-    try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise MappingTableError(f"mapping file {name} is not valid JSON: {exc}") from exc
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        raise MappingTableError(f"mapping file {name} is malformed: {exc}") from exc
-
-
-def _version(raw: Mapping[str, bytes]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(raw):
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update(raw[name])
-        digest.update(b"\0")
-    return f"ona-{digest.hexdigest()[:12]}"
+    return frozen(parse_table(name, raw, StringMap).data)
