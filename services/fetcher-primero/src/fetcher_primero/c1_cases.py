@@ -19,15 +19,15 @@ import structlog
 
 from casebridge.clients import PrimeroClient
 from casebridge.control import ControlStore
-from casebridge.messages import RawRecord, SourceRef
+from casebridge.messages import RawRecord
 from casebridge.publishing import MessagePublisher
+from fetcher_primero.case_record import case_record
 from fetcher_primero.watermark import parse_primero_time, primero_time, query_from
 
 log = structlog.get_logger(__name__)
 
 CURSOR = "primero:c1-cases"
 STAGE = "fetcher-primero"
-PRODUCER = "fetcher-primero"
 FLOW = "c1"
 #: Extra sweeps when records moved while paging (see `C1CasesFetch.run`).
 MAX_SWEEPS = 3
@@ -136,19 +136,7 @@ class C1CasesFetch:
 
     @staticmethod
     def _record(case: dict[str, Any], referrals: list[dict[str, Any]]) -> RawRecord:
-        updated = case.get("last_updated_at")
-        return RawRecord.of(
-            flow=FLOW,
-            source=SourceRef(
-                system="primero",
-                record_type="case",
-                record_id=str(case["id"]),
-                updated_at=parse_primero_time(updated) if updated else None,
-            ),
-            payload={**case, "referrals": referrals},
-            producer=PRODUCER,
-            query=CURSOR,
-        )
+        return case_record(case, flow=FLOW, query=CURSOR, payload={**case, "referrals": referrals})
 
     async def close(self) -> None:
         """Release the client's connections and the store."""

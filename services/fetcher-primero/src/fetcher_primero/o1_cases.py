@@ -31,14 +31,14 @@ import structlog
 from casebridge.clients import PrimeroClient
 from casebridge.clients.primero import CasePage
 from casebridge.control import ControlStore
-from casebridge.messages import RawRecord, SourceRef
+from casebridge.messages import RawRecord
 from casebridge.publishing import MessagePublisher
+from fetcher_primero.case_record import case_record
 from fetcher_primero.watermark import parse_primero_time, primero_time, query_from
 
 log = structlog.get_logger(__name__)
 
 STAGE = "fetcher-primero"
-PRODUCER = "fetcher-primero"
 FLOW = "o1"
 MAX_SWEEPS = 3
 
@@ -177,19 +177,7 @@ class O1CasesFetch:
 
     @staticmethod
     def _record(case: dict[str, Any], query: O1Query) -> RawRecord:
-        updated = case.get("last_updated_at")
-        return RawRecord.of(
-            flow=FLOW,
-            source=SourceRef(
-                system="primero",
-                record_type="case",
-                record_id=str(case["id"]),
-                updated_at=parse_primero_time(updated) if updated else None,
-            ),
-            payload=case,
-            producer=PRODUCER,
-            query=query.cursor,
-        )
+        return case_record(case, flow=FLOW, query=query.cursor)
 
     async def close(self) -> None:
         """Release the client's connections and the store."""

@@ -25,14 +25,14 @@ import structlog
 
 from casebridge.clients import PrimeroClient
 from casebridge.control import ControlStore
-from casebridge.messages import RawRecord, SourceRef
+from casebridge.messages import RawRecord
 from casebridge.publishing import MessagePublisher
+from fetcher_primero.case_record import case_record
 from fetcher_primero.watermark import parse_primero_time, primero_time, query_from
 
 log = structlog.get_logger(__name__)
 
 STAGE = "fetcher-primero"
-PRODUCER = "fetcher-primero"
 DECIDED = frozenset({"accepted", "rejected"})
 #: The contact fields P3 sends; nothing else of the user record travels.
 USER_FIELDS = ("user_name", "full_name", "position", "email", "phone")
@@ -143,19 +143,7 @@ class ProgresCasesFetch:
             await store.set_cursor(self.cursor, primero_time(newest))
 
     def _record(self, case: dict[str, Any]) -> RawRecord:
-        updated = case.get("last_updated_at")
-        return RawRecord.of(
-            flow=self.flow,
-            source=SourceRef(
-                system="primero",
-                record_type="case",
-                record_id=str(case["id"]),
-                updated_at=parse_primero_time(updated) if updated else None,
-            ),
-            payload=case,
-            producer=PRODUCER,
-            query=self.cursor,
-        )
+        return case_record(case, flow=self.flow, query=self.cursor)
 
     async def close(self) -> None:
         """Release the client's connections and the store."""
