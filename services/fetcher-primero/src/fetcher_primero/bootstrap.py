@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from casebridge.clients import PrimeroClient
@@ -29,14 +30,26 @@ def bootstrap(
     topology = topology_from(settings)
     url = settings.control_database_url.get_secret_value()
 
-    async def open_configured_store() -> ControlStore:
-        return await open_control_store(url)
+    open_once = open_store or (lambda: open_control_store(url))
+    store: ControlStore | None = None
+    opening = asyncio.Lock()
+
+    async def opener() -> ControlStore:
+        # Every flow's query shares ONE store (one engine, one migration check) and ONE client
+        # (one session, one login: Primero answers 429 after 6 logins a minute). Each query
+        # still closes them at shutdown; both closes are idempotent.
+        nonlocal store
+        async with opening:
+            if store is None:
+                store = await open_once()
+        return store
+
+    shared_client = client or PrimeroClient.from_settings(settings)
 
     def primero() -> PrimeroClient:
-        return client or PrimeroClient.from_settings(settings)
+        return shared_client
 
     publisher = MessagePublisher(transport, topology)
-    opener = open_store or open_configured_store
     # One entry per flow; each query module keeps its own cursors. Order = order in a pass.
     available: dict[str, Callable[[], FetchQuery]] = {
         "c1": lambda: C1CasesFetch(
