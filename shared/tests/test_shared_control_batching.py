@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from casebridge.control import LineageEntry, open_control_store, schema
+from casebridge.control import BreakerRecord, LineageEntry, open_control_store, schema
 from casebridge.control.batching import BatchingControlStore
 from casebridge.control.sql import SqlControlStore
 from casebridge.ids import new_id
@@ -211,3 +211,14 @@ async def test_full_batches_flush_without_waiting_for_the_window(inner: SqlContr
     await asyncio.gather(*(store.remember(STAGE, [f"m{i}"]) for i in range(30)))
     assert store.writes.flushes == 3  # full batches do not wait for the (long) window
     assert len(await inner.seen(STAGE, [f"m{i}" for i in range(30)])) == 30
+
+
+async def test_breaker_rows_pass_through_to_the_store(
+    store: BatchingControlStore, inner: SqlControlStore
+) -> None:
+    row = BreakerRecord("oscar", "pod-a:1", "open", datetime(2026, 11, 1, tzinfo=UTC), 5, "X")
+    await store.record_breaker(row)
+    assert await inner.list_breakers() == [row]
+    assert await store.list_breakers() == [row]
+    await store.forget_breaker("oscar", "pod-a:1")
+    assert await inner.list_breakers() == []

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from casebridge.control import (
     AuditEntry,
+    BreakerRecord,
     ControlStoreSettings,
     LineageEntry,
     open_control_store,
@@ -26,7 +27,15 @@ from casebridge.control.sql import SqlControlStore
 from casebridge.ids import new_id
 
 T0 = datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
-TABLES = {"cursors", "processed", "applied_versions", "lineage", "audit", VERSION_TABLE}
+TABLES = {
+    "cursors",
+    "processed",
+    "applied_versions",
+    "lineage",
+    "audit",
+    "breakers",
+    VERSION_TABLE,
+}
 
 DatabaseFactory = Callable[[], str]
 
@@ -308,6 +317,62 @@ async def test_audit_log_since(store: SqlControlStore) -> None:
     assert await store.audit_log() == entries
     assert await store.audit_log(since=T0 + timedelta(hours=1)) == entries[1:]
     assert await store.audit_log(since=T0 + timedelta(days=1)) == []
+
+
+# circuit breakers
+
+
+async def test_breaker_rows_are_upserted_per_target_and_instance(store: SqlControlStore) -> None:
+    opened = BreakerRecord("oscar", "pod-a:1", "open", T0, 5, "HttpStatusError")
+    await store.record_breaker(opened)
+    await store.record_breaker(BreakerRecord("primero", "pod-c:1", "closed", T0))
+    await store.record_breaker(BreakerRecord("oscar", "pod-b:1", "half_open", T0, 2, None))
+    assert await store.list_breakers() == [
+        opened,
+        BreakerRecord("oscar", "pod-b:1", "half_open", T0, 2, None),
+        BreakerRecord("primero", "pod-c:1", "closed", T0),
+    ]
+    # A later change of the same process replaces its row.
+    closed = BreakerRecord("oscar", "pod-a:1", "closed", T0 + timedelta(minutes=3))
+    await store.record_breaker(closed)
+    rows = await store.list_breakers()
+    assert rows[0] == closed
+    assert len(rows) == 3
+    await store.forget_breaker("oscar", "pod-a:1")
+    await store.forget_breaker("oscar", "no-such-instance")
+    assert [(r.target, r.instance) for r in await store.list_breakers()] == [
+        ("oscar", "pod-b:1"),
+        ("primero", "pod-c:1"),
+    ]
+
+
+async def test_a_database_at_revision_0001_upgrades_to_the_breakers_table(
+    control_url: str,
+) -> None:
+    """A deployment created before the breakers revision gains the table on the next start."""
+    from alembic import command
+
+    from casebridge.control.engine import create_control_engine
+    from casebridge.control.migrate import alembic_config
+
+    engine = create_control_engine(control_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), "base"))
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0001"))
+            tables = set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+            assert "breakers" not in tables
+            assert await conn.run_sync(current_revision) == "0001"
+    finally:
+        await engine.dispose()
+    store = await open_control_store(control_url)
+    try:
+        assert await _revision(store) == head_revision() == "0002"
+        assert await _tables(store) >= TABLES
+        await store.record_breaker(BreakerRecord("oscar", "x", "open", T0, 1, "ReadTimeout"))
+        assert len(await store.list_breakers()) == 1
+    finally:
+        await store.close()
 
 
 # time zones

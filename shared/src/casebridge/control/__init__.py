@@ -1,12 +1,13 @@
 """The control store: cursors, processed message ids, applied versions, lineage, audit log."""
 
-from casebridge.control.model import AuditEntry, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
 from casebridge.control.settings import ControlStoreSettings
 from casebridge.control.sql import SqlControlStore, open_control_store
 from casebridge.control.store import ControlStore
 
 __all__ = [
     "AuditEntry",
+    "BreakerRecord",
     "ControlStore",
     "ControlStoreSettings",
     "Cursor",

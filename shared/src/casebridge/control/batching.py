@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
-from casebridge.control.model import AuditEntry, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
 from casebridge.control.store import ControlStore
 
 _Item = TypeVar("_Item")
@@ -262,6 +262,15 @@ class BatchingControlStore(ControlStore):
 
     async def audit_log(self, since: datetime | None = None) -> list[AuditEntry]:
         return await self.inner.audit_log(since)
+
+    async def record_breaker(self, record: BreakerRecord) -> None:
+        await self.inner.record_breaker(record)
+
+    async def forget_breaker(self, target: str, instance: str) -> None:
+        await self.inner.forget_breaker(target, instance)
+
+    async def list_breakers(self) -> list[BreakerRecord]:
+        return await self.inner.list_breakers()
 
     async def close(self) -> None:
         """Flush what is queued, then close the wrapped store."""

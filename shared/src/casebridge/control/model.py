@@ -42,3 +42,20 @@ class AuditEntry:
     at: datetime
     count: int = 0
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BreakerRecord:
+    """The last circuit-breaker change of one loader process (`instance`) for one target.
+
+    `state` is `closed`, `open` or `half_open`; `since` is when the breaker entered it;
+    `failures` the consecutive transient failures counted then; `last_error_class` the class of
+    the failure that opened it (never a message: messages can quote records).
+    """
+
+    target: str
+    instance: str
+    state: str
+    since: datetime
+    failures: int = 0
+    last_error_class: str | None = None

@@ -100,3 +100,16 @@ audit = sa.Table(
     sa.Column("count", sa.Integer(), nullable=False),
     sa.Column("detail", Json, nullable=False),
 )
+
+#: One row per (target, loader process): its breaker's last state change (revision 0002).
+breakers = sa.Table(
+    "breakers",
+    metadata,
+    sa.Column("target", sa.String(100), primary_key=True),
+    sa.Column("instance", sa.String(200), primary_key=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("failures", sa.Integer(), nullable=False),
+    sa.Column("last_error_class", sa.String(200), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from casebridge.control import schema
 from casebridge.control.engine import create_control_engine
 from casebridge.control.migrate import migrate
-from casebridge.control.model import AuditEntry, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
 from casebridge.control.store import ControlStore
 
 #: Ids per statement: one round trip per consumer batch, well under both dialects' bind limits.
@@ -240,6 +240,42 @@ class SqlControlStore(ControlStore):
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
         return [AuditEntry(**row._asdict()) for row in rows]
+
+    # circuit breakers
+
+    async def record_breaker(self, record: BreakerRecord) -> None:
+        row = {
+            "target": record.target,
+            "instance": record.instance,
+            "state": record.state,
+            "since": record.since,
+            "failures": record.failures,
+            "last_error_class": record.last_error_class,
+            "updated_at": self._clock(),
+        }
+        stmt = self._insert(schema.breakers).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["target", "instance"],
+            set_={k: stmt.excluded[k] for k in row if k not in ("target", "instance")},
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def forget_breaker(self, target: str, instance: str) -> None:
+        c = schema.breakers.c
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.delete(schema.breakers).where(c.target == target, c.instance == instance)
+            )
+
+    async def list_breakers(self) -> list[BreakerRecord]:
+        c = schema.breakers.c
+        query = sa.select(
+            c.target, c.instance, c.state, c.since, c.failures, c.last_error_class
+        ).order_by(c.target, c.instance)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+        return [BreakerRecord(**row._asdict()) for row in rows]
 
     async def close(self) -> None:
         await self.engine.dispose()

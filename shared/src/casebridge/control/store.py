@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from casebridge.control.model import AuditEntry, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
 
 
 class ControlStore(Protocol):
@@ -47,6 +47,15 @@ class ControlStore(Protocol):
 
     async def audit_log(self, since: datetime | None = None) -> list[AuditEntry]:
         """Audit rows, oldest first."""
+
+    async def record_breaker(self, record: BreakerRecord) -> None:
+        """Store a loader process's breaker change (one row per target and instance)."""
+
+    async def forget_breaker(self, target: str, instance: str) -> None:
+        """Drop a loader process's breaker row (the process stops cleanly)."""
+
+    async def list_breakers(self) -> list[BreakerRecord]:
+        """Every breaker row, by target then instance."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from casebridge.control.model import AuditEntry, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
 from casebridge.control.store import ControlStore
 
 
@@ -23,6 +23,9 @@ class MemoryControlStore(ControlStore):
         self.lineage: list[LineageEntry] = []
         self.audits: list[AuditEntry] = []
         self.cursor_writes: list[tuple[str, str]] = []
+        self.breakers: dict[tuple[str, str], BreakerRecord] = {}
+        #: Every breaker change written, in order (what a test asserts "only changes" on).
+        self.breaker_writes: list[BreakerRecord] = []
         self.closed = False
 
     async def get_cursor(self, name: str) -> Cursor | None:
@@ -68,6 +71,16 @@ class MemoryControlStore(ControlStore):
     async def audit_log(self, since: datetime | None = None) -> list[AuditEntry]:
         rows = [a for a in self.audits if since is None or a.at >= since]
         return sorted(rows, key=lambda a: a.at)
+
+    async def record_breaker(self, record: BreakerRecord) -> None:
+        self.breakers[(record.target, record.instance)] = record
+        self.breaker_writes.append(record)
+
+    async def forget_breaker(self, target: str, instance: str) -> None:
+        self.breakers.pop((target, instance), None)
+
+    async def list_breakers(self) -> list[BreakerRecord]:
+        return [self.breakers[k] for k in sorted(self.breakers)]
 
     async def close(self) -> None:
         self.closed = True
