@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pytest
 import structlog
 from prometheus_client import REGISTRY
 
-from casebridge.control import AuditEntry, ControlStore, Cursor, LineageEntry
+from casebridge.control import ControlStore
 from casebridge.memory import MemoryTransport
 from casebridge.messages import DeadLetter, UpsertCommand
 from casebridge.publishing import MessagePublisher
 from casebridge.service import ConsumingService
+from casebridge.testing.memory_control_store import (
+    MemoryControlStore as SharedMemoryControlStore,
+)
 from casebridge.topology import loader_queue
 from loader.bootstrap import bootstrap
 from loader.config import Settings
@@ -29,60 +31,8 @@ from loader.target import Target
 RETRY_DELAYS = (0.05, 0.1, 0.2)
 
 
-class MemoryControlStore:
-    """The `ControlStore` protocol in dicts, for tests (same semantics as the SQL store)."""
-
-    def __init__(self) -> None:
-        self.cursors: dict[str, Cursor] = {}
-        self.processed: dict[str, set[str]] = {}
-        self.versions: dict[tuple[str, str], datetime] = {}
-        self.lineage: list[LineageEntry] = []
-        self.audits: list[AuditEntry] = []
-
-    async def get_cursor(self, name: str) -> Cursor | None:
-        return self.cursors.get(name)
-
-    async def set_cursor(self, name: str, value: str) -> None:
-        from casebridge.messages.envelope import utc_now
-
-        self.cursors[name] = Cursor(name, value, utc_now())
-
-    async def delete_cursor(self, name: str) -> None:
-        self.cursors.pop(name, None)
-
-    async def list_cursors(self) -> list[Cursor]:
-        return [self.cursors[n] for n in sorted(self.cursors)]
-
-    async def seen(self, stage: str, message_ids: Iterable[str]) -> set[str]:
-        return set(message_ids) & self.processed.get(stage, set())
-
-    async def remember(self, stage: str, message_ids: Iterable[str]) -> None:
-        self.processed.setdefault(stage, set()).update(message_ids)
-
-    async def applied_version(self, target: str, key: str) -> datetime | None:
-        return self.versions.get((target, key))
-
-    async def set_applied_version(self, target: str, key: str, version: datetime) -> None:
-        current = self.versions.get((target, key))
-        if current is None or current < version:
-            self.versions[(target, key)] = version
-
-    async def record_lineage(self, entries: Iterable[LineageEntry]) -> None:
-        self.lineage.extend(entries)
-
-    async def lineage_of(self, source_system: str, source_id: str) -> list[LineageEntry]:
-        return [
-            e for e in self.lineage if (e.source_system, e.source_id) == (source_system, source_id)
-        ]
-
-    async def audit(self, entry: AuditEntry) -> None:
-        self.audits.append(entry)
-
-    async def audit_log(self, since: datetime | None = None) -> list[AuditEntry]:
-        return [a for a in self.audits if since is None or a.at >= since]
-
-    async def close(self) -> None:
-        return None
+class MemoryControlStore(SharedMemoryControlStore):
+    """The shared in-memory `ControlStore` (same semantics as the SQL store), plus `outcomes`."""
 
     def outcomes(self) -> list[tuple[str, str]]:
         """(operation, outcome) of every lineage row, in order."""

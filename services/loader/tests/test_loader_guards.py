@@ -237,3 +237,90 @@ async def test_a_zero_rate_is_unlimited():
     for _ in range(1000):
         await bucket.acquire()
     assert time.monotonic() - started < 0.1
+
+
+# the breaker's state in the control store (what `casebridge status` lists)
+
+
+class FailingBreakerStore(MemoryControlStore):
+    """A control store whose breaker writes fail while `down` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def record_breaker(self, record):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise OSError("control store unreachable")
+        await super().record_breaker(record)
+
+
+async def test_only_breaker_state_changes_reach_the_control_store(writer, store, clock):
+    breaker = CircuitBreaker("oscar", failure_threshold=2, cooldown_s=10, clock=clock)
+    target = GuardedTarget(writer, store, breaker, instance="pod-a:1")
+    await target.start()
+    assert [(r.state, r.failures) for r in store.breaker_writes] == [("closed", 0)]
+    for n in range(3):  # traffic on a closed circuit writes nothing
+        await target.apply(command(T0 + timedelta(seconds=n)))
+    assert len(store.breaker_writes) == 1
+
+    writer.errors = [TransientError("503"), TransientError("503")]
+    for n in range(2):
+        with pytest.raises(TransientError):
+            await target.apply(command(T0 + timedelta(minutes=1, seconds=n)))
+    (row,) = await store.list_breakers()
+    assert (row.target, row.instance, row.state) == ("oscar", "pod-a:1", "open")
+    assert (row.failures, row.last_error_class) == (2, "TransientError")
+    for n in range(5):  # parked while open: no write per request
+        with pytest.raises(TargetUnavailable):
+            await target.apply(command(T0 + timedelta(minutes=2, seconds=n)))
+    assert [r.state for r in store.breaker_writes] == ["closed", "open"]
+
+    clock.now += 10  # the probe succeeds: closed again
+    await target.apply(command(T0 + timedelta(minutes=3)))
+    assert [r.state for r in store.breaker_writes][-1] == "closed"
+    assert (await store.list_breakers())[0].state == "closed"
+    assert len(store.breaker_writes) <= 4  # closed, open, (half_open,) closed
+
+    await target.close()  # a clean stop drops this process's row
+    assert await store.list_breakers() == []
+
+
+async def test_a_failed_probe_is_recorded_as_open_again(writer, store, clock):
+    breaker = CircuitBreaker("oscar", failure_threshold=1, cooldown_s=10, clock=clock)
+    target = GuardedTarget(writer, store, breaker, instance="pod-a:1")
+    writer.errors = [TransientError("503"), TimeoutErrorLike("timed out")]
+    with pytest.raises(TransientError):
+        await target.apply(command(T0))
+    clock.now += 10
+    with pytest.raises(TransientError):
+        await target.apply(command(T0 + timedelta(seconds=1)))
+    (row,) = await store.list_breakers()
+    assert (row.state, row.last_error_class) == ("open", "TimeoutErrorLike")
+    # The probe's half-open and the re-opening in one call: only the latest state is written.
+    assert [r.state for r in store.breaker_writes] == ["open", "open"]
+    assert store.breaker_writes[1].since >= store.breaker_writes[0].since
+
+
+class TimeoutErrorLike(TransientError):
+    """A transient failure of another class (its name is what the store keeps)."""
+
+
+async def test_an_unreachable_control_store_never_fails_a_command(writer, clock):
+    store = FailingBreakerStore()
+    breaker = CircuitBreaker("oscar", failure_threshold=1, cooldown_s=10, clock=clock)
+    target = GuardedTarget(writer, store, breaker, instance="pod-a:1")
+    store.down = True
+    writer.errors = [TransientError("503")]
+    with pytest.raises(TransientError) as failed:  # the write's own error, not the store's
+        await target.apply(command(T0))
+    assert not isinstance(failed.value, TargetUnavailable)
+    assert await store.list_breakers() == []
+    store.down = False  # the change was kept and lands with the next call (parked or not)
+    with pytest.raises(TargetUnavailable):
+        await target.apply(command(T0 + timedelta(seconds=1)))
+    assert [r.state for r in await store.list_breakers()] == ["open"]
+    clock.now += 10
+    await target.apply(command(T0 + timedelta(seconds=2)))
+    (row,) = await store.list_breakers()
+    assert row.state == "closed"

@@ -259,6 +259,15 @@ async def test_the_circuit_opens_parks_without_burning_attempts_and_closes(
         assert loader.count("parked") >= 1
         assert loader.dead_letters() == []
         assert target.breaker.state.value == "closed"
+        # The changes reached the control store (what `casebridge status` reads), not each call.
+        states = [r.state for r in store.breaker_writes]
+        assert states[0] == "closed"
+        assert "open" in states
+        assert states[-1] == "closed"
+        assert len(states) < 10
+        opened = next(r for r in store.breaker_writes if r.state == "open")
+        assert (opened.target, opened.last_error_class) == ("oscar", "TransientHttpError")
+    assert await store.list_breakers() == []  # stopped cleanly: its row is gone
     statuses = [w["status"] for w in writes(oscar, LINKS)]
     assert statuses.count(503) == 4
     assert statuses.count(200) == 6

@@ -5,12 +5,18 @@ half-open --probe succeeds--> closed; --probe fails--> open again.
 
 While open (or while the probe is out), `check` raises `TargetUnavailable` with the time left,
 so the consumer parks the message without counting an attempt and pauses consuming.
+
+Each state change (opened, probe let through, closed) is kept as the breaker's latest
+`BreakerChange` until its owner takes it (`take_change`) to persist it; requests that change
+nothing leave nothing to take, so the control store sees changes only, never traffic.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 
 import structlog
@@ -28,6 +34,20 @@ class BreakerState(Enum):
     HALF_OPEN = "half_open"
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class BreakerChange:
+    """A state the breaker entered: when, after how many failures, the last failure's class."""
+
+    state: BreakerState
+    since: datetime
+    failures: int
+    last_error_class: str | None
+
+
 class CircuitBreaker:
     """Counts consecutive transient failures of one target; any answer from it resets them."""
 
@@ -39,6 +59,7 @@ class CircuitBreaker:
         cooldown_s: float = 30.0,
         probe_wait_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.target = target
         self.failure_threshold = max(1, failure_threshold)
@@ -48,6 +69,11 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._probing = False
+        self._wall_clock = wall_clock
+        self._last_error_class: str | None = None
+        #: The state last handed out as a change, and the change not taken yet.
+        self._reported = BreakerState.CLOSED
+        self._change: BreakerChange | None = None
 
     @property
     def state(self) -> BreakerState:
@@ -75,6 +101,7 @@ class CircuitBreaker:
             )
         self._probing = True
         log.info("circuit_half_open", target=self.target)
+        self._changed(BreakerState.HALF_OPEN)
 
     def record_success(self) -> None:
         """The target answered (success or a refusal): close."""
@@ -83,10 +110,16 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = None
         self._probing = False
+        self._changed(BreakerState.CLOSED)
 
-    def record_failure(self) -> None:
-        """A transient failure (5xx, 429, timeout, connection): count it; open at the threshold."""
+    def record_failure(self, error_class: str | None = None) -> None:
+        """A transient failure (5xx, 429, timeout, connection): count it; open at the threshold.
+
+        `error_class` names the failure (its class, never its message) for the persisted state.
+        """
         self._failures += 1
+        if error_class is not None:
+            self._last_error_class = error_class
         if self._probing or self._failures >= self.failure_threshold:
             if self._opened_at is None or self._probing:
                 log.warning(
@@ -97,10 +130,40 @@ class CircuitBreaker:
                 )
             self._opened_at = self._clock()
             self._probing = False
+            self._changed(BreakerState.OPEN)
 
     def abandon(self) -> None:
         """The call ended without telling anything about the target (cancelled, a bug)."""
         self._probing = False
+
+    def snapshot(self) -> BreakerChange:
+        """Where the breaker stands now, as a change (what a starting loader records)."""
+        return BreakerChange(
+            self._reported, self._wall_clock(), self._failures, self._last_error_class
+        )
+
+    def take_change(self) -> BreakerChange | None:
+        """The latest state change not taken yet (None when nothing changed since)."""
+        change, self._change = self._change, None
+        return change
+
+    def give_back(self, change: BreakerChange) -> None:
+        """A taken change could not be persisted: keep it, unless a newer one replaced it."""
+        if self._change is None:
+            self._change = change
+
+    @property
+    def has_change(self) -> bool:
+        """Whether a state change waits to be taken."""
+        return self._change is not None
+
+    def _changed(self, state: BreakerState) -> None:
+        if state is self._reported:
+            return
+        self._reported = state
+        self._change = BreakerChange(
+            state, self._wall_clock(), self._failures, self._last_error_class
+        )
 
     def _remaining(self) -> float:
         assert self._opened_at is not None

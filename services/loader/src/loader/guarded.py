@@ -15,20 +15,27 @@ same way, and dead-lettering them all would leave the admin a mass replay.
 
 Steps 1-2 run before the breaker, so commands that need no write are acked even while the
 target is down. Every `Superseded` leaves a `superseded` lineage row.
+
+The breaker's state changes are written to the control store (one row per target and loader
+process, `instance`), so `casebridge status` can list open circuits: `closed` at start, then
+each change as it happens (never per request), and the row is dropped on a clean stop. A
+failed write is logged and retried with the next change or call; it never fails a command.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
 from casebridge.clients import AuthenticationFailed
-from casebridge.control import ControlStore
+from casebridge.control import BreakerRecord, ControlStore
 from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
 from casebridge.messages import UpsertCommand
-from loader.breaker import CircuitBreaker
+from loader.breaker import BreakerChange, CircuitBreaker
 from loader.errors import DependencyPending
 from loader.idempotency import ProcessedCommands
 from loader.keyed_locks import KeyedLocks
@@ -40,11 +47,26 @@ from loader.writer import Writer, Written
 log = structlog.get_logger(__name__)
 
 
+def process_instance() -> str:
+    """This loader process among its replicas: host (the pod's name) and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class GuardedTarget:
     """A `Target` made of a `Writer` plus idempotency, staleness, breaker and lineage."""
 
-    def __init__(self, writer: Writer, store: ControlStore, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        store: ControlStore,
+        breaker: CircuitBreaker,
+        *,
+        instance: str | None = None,
+    ) -> None:
         self.name = writer.name
+        #: Which process the persisted breaker row belongs to.
+        self.instance = instance or process_instance()
+        self._breaker_saving = asyncio.Lock()
         self.writer = writer
         self.store = store
         self.breaker = breaker
@@ -60,11 +82,17 @@ class GuardedTarget:
         self._publish = publish
 
     async def start(self) -> None:
-        """Open the writer's sessions."""
+        """Open the writer's sessions; record this process's breaker as it starts (closed)."""
         await self.writer.start()
+        await self._save_breaker(self.breaker.snapshot())
 
     async def close(self) -> None:
-        """Close the writer's sessions (the store belongs to the composition root)."""
+        """Close the writer's sessions and drop this process's breaker row (the store belongs
+        to the composition root)."""
+        try:
+            await self.store.forget_breaker(self.name, self.instance)
+        except Exception as exc:  # the row stays; the next start of this instance replaces it
+            log.warning("breaker_row_not_dropped", error_class=type(exc).__name__)
         await self.writer.close()
 
     async def apply(self, command: UpsertCommand) -> None:
@@ -95,6 +123,35 @@ class GuardedTarget:
             log.info("command_loaded", operation=command.operation)
 
     async def _write(self, command: UpsertCommand) -> Written:
+        try:
+            return await self._write_through_breaker(command)
+        finally:
+            if self.breaker.has_change:  # a state change, not a request: rare
+                await self._save_breaker()
+
+    async def _save_breaker(self, change: BreakerChange | None = None) -> None:
+        """Persist `change`, else the breaker's latest untaken change; never raises."""
+        async with self._breaker_saving:  # in order: an older change never lands last
+            change = change or self.breaker.take_change()
+            if change is None:
+                return
+            record = BreakerRecord(
+                target=self.name,
+                instance=self.instance,
+                state=change.state.value,
+                since=change.since,
+                failures=change.failures,
+                last_error_class=change.last_error_class,
+            )
+            try:
+                await self.store.record_breaker(record)
+            except Exception as exc:
+                self.breaker.give_back(change)
+                log.warning(
+                    "breaker_state_not_saved", state=record.state, error_class=type(exc).__name__
+                )
+
+    async def _write_through_breaker(self, command: UpsertCommand) -> Written:
         self.breaker.check()
         try:
             written = await self.writer.write(command)
@@ -107,12 +164,12 @@ class GuardedTarget:
         except AuthenticationFailed as exc:
             # The deployment's fault, not the record's: park the queue rather than dead-letter
             # every message until someone fixes the credentials.
-            self.breaker.record_failure()
+            self.breaker.record_failure(type(exc).__name__)
             raise TargetUnavailable(
                 f"{self.name} refused our credentials: {exc}", retry_after=self.breaker.cooldown_s
             ) from exc
-        except TransientError:
-            self.breaker.record_failure()
+        except TransientError as exc:
+            self.breaker.record_failure(type(exc).__name__)
             raise
         except Superseded:
             # The target answered that it already holds the effect: never send it again.
