@@ -51,7 +51,12 @@ def test_list_shows_metadata_only_and_leaves_the_dlq_as_it_was(admin: Admin) -> 
     # Nothing was consumed: the messages went back when the channel closed.
     assert admin.depth(f"{admin.loader_queue('oscar')}.dlq") == 1
     assert admin.depth(f"{admin.loader_queue('primero')}.dlq") == 1
-    assert admin.audit_log() == []
+    # Each listing is on record (who looked, with which filters, how many), never a payload.
+    entries = admin.audit_log()
+    assert {e.action for e in entries} == {"dlq.list"}
+    assert [e.count for e in entries][:2] == [2, 1]
+    assert entries[1].detail["flow"] == "c2"
+    assert CHILD_NAME not in json.dumps([e.detail for e in entries])
 
 
 def test_show_reveals_the_payload_and_is_audited(admin: Admin) -> None:
@@ -79,7 +84,8 @@ def test_dry_run_changes_nothing(admin: Admin) -> None:
     assert "would replay msg-1" in out
     assert admin.depth(f"{admin.loader_queue('oscar')}.dlq") == 1
     assert admin.depth(admin.loader_queue("oscar")) == 0
-    assert admin.audit_log() == []
+    [entry] = admin.audit_log()
+    assert (entry.action, entry.count, entry.detail["dry_run"]) == ("dlq.replay", 1, True)
 
 
 def test_replay_moves_the_original_back_once_and_the_loop_guard_refuses(admin: Admin) -> None:
@@ -104,6 +110,7 @@ def test_replay_moves_the_original_back_once_and_the_loop_guard_refuses(admin: A
     [entry] = admin.audit_log()
     assert (entry.action, entry.count, entry.actor) == ("dlq.replay", 1, "alice@mosvy")
     assert entry.detail["message_ids"] == ["msg-1"]
+    assert entry.detail["dry_run"] is False
 
     # It fails again: dead-lettered with its replay count. The guard keeps it in the DLQ.
     admin.dead_letter("msg-1", replay_count=1)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from casebridge_cli import cursor, dlq, mappings, status, transform
+from casebridge_cli import cursor, dlq, fetch, mappings, status, transform
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.register(commands)
     status.register(commands)
     cursor.register(commands)
+    fetch.register(commands)
     mappings.register(commands)
     transform.register(commands)
     return parser

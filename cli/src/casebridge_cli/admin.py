@@ -13,19 +13,37 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import entry_points
 from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pydantic import Field, SecretStr
 
 from casebridge.control import AuditEntry, ControlStoreSettings, open_control_store
 from casebridge.settings import BrokerSettings
-from casebridge.topology import Topology
+from casebridge.topology import DEFAULT_TARGETS, Topology
 from casebridge.transports import topology_from
+
+#: The entry point group loader target plugins register under (names only are read here:
+#: the admin command never imports a service package).
+LOADER_TARGETS_GROUP = "casebridge.loader_targets"
 
 
 class AdminSettings(BrokerSettings, ControlStoreSettings):
-    """`RABBITMQ_URL`, `TOPOLOGY_PREFIX`, `CONTROL_DATABASE_URL` (each also as `*_FILE`)."""
+    """`RABBITMQ_URL`, `TOPOLOGY_PREFIX`, `CONTROL_DATABASE_URL` (each also as `*_FILE`), plus
+    `CASEBRIDGE_TARGETS` and `RABBITMQ_MANAGEMENT_URL`."""
+
+    casebridge_targets: str = Field(
+        default="",
+        description="Comma-separated loader targets besides the shipped ones and the installed"
+        " plugins (a plugin target deployed without its package next to the CLI).",
+    )
+    rabbitmq_management_url: SecretStr | None = Field(
+        default=None,
+        description="RabbitMQ management API base URL (with credentials), for `status` rates;"
+        " default: http://<RABBITMQ_URL host>:15672 with RABBITMQ_URL's credentials.",
+    )
 
 
 def add_common(parser: argparse.ArgumentParser, *, output: bool = True) -> None:
@@ -45,8 +63,18 @@ def settings() -> AdminSettings:
     return AdminSettings()
 
 
-def topology(config: AdminSettings) -> Topology:
-    return topology_from(config)
+def loader_targets(config: AdminSettings, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """Every loader target to administer: the shipped ones, every installed plugin (entry
+    point names, nothing imported), `CASEBRIDGE_TARGETS` and `extra` (`--target`)."""
+    names = list(DEFAULT_TARGETS)
+    names += sorted(ep.name for ep in entry_points(group=LOADER_TARGETS_GROUP))
+    names += [t.strip() for t in config.casebridge_targets.split(",")]
+    names += list(extra)
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def topology(config: AdminSettings, extra_targets: Sequence[str] = ()) -> Topology:
+    return topology_from(config, targets=loader_targets(config, extra_targets))
 
 
 def actor(args: argparse.Namespace) -> str:
@@ -66,8 +94,25 @@ def audit(
     action: str,
     count: int,
     detail: dict[str, Any],
+    *,
+    required: bool = True,
 ) -> None:
-    """Write one audit entry (who, when, what, how many); raises if the store is unreachable."""
+    """Write one audit entry (who, when, what, how many).
+
+    `required` (anything that changes state or reveals a payload): raises if the store is
+    unreachable, so the action does not happen unrecorded. Otherwise (read-only views of
+    metadata) a failed write is reported on stderr and the view still shown: `status` must work
+    when the control database is the thing that is down.
+    """
+    if not required:
+        try:
+            audit(config, args, action, count, detail)
+        except Exception as exc:
+            print(
+                f"casebridge: warning: audit log not written ({type(exc).__name__})",
+                file=sys.stderr,
+            )
+        return
 
     async def write() -> None:
         store = await open_control_store(config.control_database_url.get_secret_value())
@@ -164,7 +209,8 @@ def emit(
     Console(width=max(_terminal_width(), 160) if not sys.stdout.isatty() else None).print(table)
 
 
-_NUMERIC = {"attempts", "replays", "ready", "consumers", "count"}
+_NUMERIC = {"attempts", "replays", "ready", "consumers", "count", "unacked", "failures",
+            "in/s", "out/s", "net/s"}  # fmt: skip
 
 
 def _rich_available() -> bool:

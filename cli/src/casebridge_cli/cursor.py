@@ -1,7 +1,9 @@
 """`casebridge cursor show | reset NAME [--to VALUE]`: the fetchers' watermarks.
 
 `reset` without `--to` deletes the cursor, so the next fetch starts from the beginning (the loaders'
-processed-message record keeps a re-fetch from writing twice). Every reset is audited.
+processed-message record keeps a re-fetch from writing twice). Every reset is audited, before the
+cursor changes. To re-read a window of one flow, `casebridge fetch --flow F --since T` is the
+safer tool: it knows the flow's cursors and their format and only moves them back.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def run_show(args: argparse.Namespace) -> int:
             await store.close()
 
     rows = asyncio.run(read())
+    admin.audit(config, args, "cursor.show", len(rows), {}, required=False)
     admin.emit(args, ("name", "value", "updated_at"), rows, title="cursors")
     return 0
 
@@ -47,26 +50,30 @@ def run_show(args: argparse.Namespace) -> int:
 def run_reset(args: argparse.Namespace) -> int:
     config = admin.settings()
 
-    async def reset() -> str | None:
+    async def current() -> str | None:
         store = await open_control_store(config.control_database_url.get_secret_value())
         try:
             before = await store.get_cursor(args.name)
-            if before is None and args.to is None:
-                return None
+            return before.value if before else None
+        finally:
+            await store.close()
+
+    async def reset() -> None:
+        store = await open_control_store(config.control_database_url.get_secret_value())
+        try:
             if args.to is None:
                 await store.delete_cursor(args.name)
             else:
                 await store.set_cursor(args.name, args.to)
-            return before.value if before else ""
         finally:
             await store.close()
 
-    before = asyncio.run(reset())
-    if before is None:
+    before = asyncio.run(current())
+    if before is None and args.to is None:
         return admin.fail(f"no cursor named {args.name}")
-    admin.audit(
-        config, args, "cursor.reset", 1, {"name": args.name, "from": before or None, "to": args.to}
-    )
+    # Audited first: a reset the audit log cannot record does not happen.
+    admin.audit(config, args, "cursor.reset", 1, {"name": args.name, "from": before, "to": args.to})
+    asyncio.run(reset())
     print(
         f"cursor {args.name}: {before or '(none)'} -> {args.to or '(none: fetch from the start)'}"
     )

@@ -3,6 +3,11 @@
 A DLQ is read on a blocking channel with `basic_get` and no ack; closing the channel returns every
 message not acked to the queue, in order. Only replay and purge ack, and replay acks a message only
 after the broker confirmed its republication.
+
+Streaming: messages are read one at a time and handled as they come; only ids and metadata are
+kept, never the whole DLQ's bodies. Each DLQ is read at most as deep as it was when the command
+started (a replayed message that fails again during the run is not met twice), and `--limit N`
+stops after N selected messages.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ def register(commands: Any) -> None:
 
     listing = sub.add_parser("list", help="dead letters' metadata (never child data)")
     _filters(listing)
+    _limit(listing, "list at most N dead letters")
     admin.add_common(listing)
     listing.set_defaults(handler=run_list)
 
@@ -87,14 +93,27 @@ def register(commands: Any) -> None:
         help="loop guard: refuse a message already replayed this many times (default 3)",
     )
     replay.add_argument("--dry-run", action="store_true", help="say what would be replayed")
+    _limit(replay, "replay at most N dead letters (refused ones do not count)")
     admin.add_common(replay)
     replay.set_defaults(handler=run_replay)
 
     purge = sub.add_parser("purge", help="delete dead letters (confirmation; audited)")
     _filters(purge)
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _limit(purge, "delete at most N dead letters (the oldest first)")
     admin.add_common(purge, output=False)
     purge.set_defaults(handler=run_purge)
+
+
+def _limit(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--limit", type=_positive, default=None, metavar="N", help=text)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("--limit takes a number of at least 1")
+    return number
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
@@ -123,26 +142,37 @@ def _dlqs(topology: Topology, queue: str | None) -> list[str]:
     return chosen or [f"{queue}.dlq" if not queue.endswith(".dlq") else queue]
 
 
+#: Message ids an audit entry lists; past this, the entry says how many were left out.
+AUDIT_IDS = 1000
+
+
 @contextlib.contextmanager
-def holding(
-    conn: BlockingConnection, dlqs: list[str]
-) -> Iterator[tuple[BlockingChannel, list[Held]]]:
-    """Every message of `dlqs`, held unacked on one channel; closing it returns the rest."""
+def reading(conn: BlockingConnection) -> Iterator[BlockingChannel]:
+    """One channel for a whole command; closing it returns every message not acked."""
     channel = conn.channel()
-    held: list[Held] = []
     try:
-        for dlq in dlqs:
-            if admin.queue_counts(conn, dlq) is None:
-                continue
-            while True:
-                method, props, body = channel.basic_get(dlq, auto_ack=False)
-                if method is None:
-                    break
-                held.append(Held(dlq, method.delivery_tag, props, body, _letter(body, props)))
-        yield channel, held
+        yield channel
     finally:
         with contextlib.suppress(Exception):
             channel.close()
+
+
+def scan(conn: BlockingConnection, channel: BlockingChannel, dlqs: list[str]) -> Iterator[Held]:
+    """The messages of `dlqs`, one at a time, each held unacked on `channel`.
+
+    A message the caller neither acks nor keeps stays held (the broker does not hand it out
+    again) until the channel closes; the caller drops its body. Each DLQ is read at most as deep
+    as its depth when its turn came, so new arrivals are not met.
+    """
+    for dlq in dlqs:
+        counts = admin.queue_counts(conn, dlq)
+        if counts is None:
+            continue
+        for _ in range(counts[0]):
+            method, props, body = channel.basic_get(dlq, auto_ack=False)
+            if method is None:
+                break
+            yield Held(dlq, method.delivery_tag, props, body, _letter(body, props))
 
 
 def _letter(body: bytes, props: pika.BasicProperties) -> DeadLetter:
@@ -168,23 +198,25 @@ def _letter(body: bytes, props: pika.BasicProperties) -> DeadLetter:
         )
 
 
-def _selected(held: list[Held], args: argparse.Namespace) -> list[Held]:
-    out = []
-    for item in held:
-        letter = item.letter
-        if getattr(args, "message_id", None) and letter.message_id != args.message_id:
-            continue
-        if args.flow and letter.flow != args.flow:
-            continue
-        if args.error_class and letter.error_class != args.error_class:
-            continue
-        since: datetime | None = args.since
-        if since is not None:
-            when = letter.last_failure_at or letter.first_failure_at
-            if when is None or _aware(when) < since:
-                continue
-        out.append(item)
-    return out
+def selected(letter: DeadLetter, args: argparse.Namespace) -> bool:
+    """Whether the message id and filter options select this dead letter."""
+    if getattr(args, "message_id", None) and letter.message_id != args.message_id:
+        return False
+    if args.flow and letter.flow != args.flow:
+        return False
+    if args.error_class and letter.error_class != args.error_class:
+        return False
+    since: datetime | None = args.since
+    if since is not None:
+        when = letter.last_failure_at or letter.first_failure_at
+        if when is None or _aware(when) < since:
+            return False
+    return True
+
+
+def _ids(ids: list[str]) -> dict[str, Any]:
+    """Message ids for an audit entry, capped (the count says how many there were)."""
+    return {"message_ids": ids[:AUDIT_IDS], "message_ids_left_out": max(0, len(ids) - AUDIT_IDS)}
 
 
 def _aware(when: datetime) -> datetime:
@@ -219,6 +251,7 @@ def _filter_detail(args: argparse.Namespace) -> dict[str, Any]:
         "flow": getattr(args, "flow", None),
         "error_class": getattr(args, "error_class", None),
         "since": _iso(getattr(args, "since", None)),
+        "limit": getattr(args, "limit", None),
     }
 
 
@@ -228,10 +261,16 @@ def _filter_detail(args: argparse.Namespace) -> dict[str, Any]:
 def run_list(args: argparse.Namespace) -> int:
     config = admin.settings()
     topology = admin.topology(config)
-    with admin.connection(config) as conn, holding(conn, _dlqs(topology, args.queue)) as (_, held):
-        selected = [metadata(item.letter) for item in _selected(held, args)]
-    rows = [[m[c] for c in COLUMNS] for m in selected]
-    admin.emit(args, COLUMNS, rows, records=selected, title=f"dead letters: {len(rows)}")
+    found: list[dict[str, Any]] = []
+    with admin.connection(config) as conn, reading(conn) as channel:
+        for item in scan(conn, channel, _dlqs(topology, args.queue)):
+            if selected(item.letter, args):
+                found.append(metadata(item.letter))
+                if args.limit is not None and len(found) >= args.limit:
+                    break
+    admin.audit(config, args, "dlq.list", len(found), _filter_detail(args), required=False)
+    rows = [[m[c] for c in COLUMNS] for m in found]
+    admin.emit(args, COLUMNS, rows, records=found, title=f"dead letters: {len(rows)}")
     return 0
 
 
@@ -239,18 +278,22 @@ def run_show(args: argparse.Namespace) -> int:
     config = admin.settings()
     topology = admin.topology(config)
     args.flow = args.error_class = args.since = None
-    with admin.connection(config) as conn, holding(conn, _dlqs(topology, args.queue)) as (_, held):
-        found = _selected(held, args)
-    if not found:
+    found: Held | None = None
+    with admin.connection(config) as conn, reading(conn) as channel:
+        for item in scan(conn, channel, _dlqs(topology, args.queue)):
+            if selected(item.letter, args):
+                found = item
+                break
+    if found is None:
         return admin.fail(f"no dead letter with message id {args.message_id}")
-    letter = found[0].letter
+    letter = found.letter
     # Audited before anything is revealed: no audit entry, no payload.
     admin.audit(
         config,
         args,
         "dlq.show",
         1,
-        {"message_id": letter.message_id, "queue": letter.queue, "dlq": found[0].dlq},
+        {"message_id": letter.message_id, "queue": letter.queue, "dlq": found.dlq},
     )
     document = {
         **metadata(letter),
@@ -307,55 +350,51 @@ def run_replay(args: argparse.Namespace) -> int:
     topology = admin.topology(config)
     replayed: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
-    with (
-        admin.connection(config) as conn,
-        holding(conn, _dlqs(topology, args.queue)) as (
-            channel,
-            held,
-        ),
-    ):
-        chosen = _selected(held, args)
-        if args.message_id and not chosen:
-            return admin.fail(f"no dead letter with message id {args.message_id}")
-        to_send = []
-        for item in chosen:
-            letter = item.letter
-            view = {"message_id": letter.message_id, "queue": letter.queue,
-                    "replays": letter.replay_count}  # fmt: skip
-            if letter.replay_count >= args.max_replays:
-                refused.append({**view, "why": f"replayed {letter.replay_count} times already"})
-            elif not letter.queue or letter.queue not in topology.work_queues:
-                refused.append({**view, "why": f"unknown work queue {letter.queue!r}"})
-            else:
-                to_send.append(item)
-                replayed.append(view)
-        if not args.dry_run and to_send:
-            channel.confirm_delivery()
-            for item in to_send:
-                # Default exchange, routing key = the work queue; mandatory: an unroutable
-                # message raises instead of vanishing. The DLQ copy goes only after the confirm.
-                channel.basic_publish(
-                    "",
-                    item.letter.queue,
-                    item.body,
-                    replay_properties(item),
-                    mandatory=True,
-                )
-                channel.basic_ack(item.delivery_tag)
-    if not args.dry_run:
+    try:
+        with admin.connection(config) as conn, reading(conn) as channel:
+            if not args.dry_run:
+                channel.confirm_delivery()
+            for item in scan(conn, channel, _dlqs(topology, args.queue)):
+                letter = item.letter
+                if not selected(letter, args):
+                    continue  # stays held, body dropped; back in the DLQ when the channel closes
+                view = {"message_id": letter.message_id, "queue": letter.queue,
+                        "replays": letter.replay_count}  # fmt: skip
+                if letter.replay_count >= args.max_replays:
+                    refused.append({**view, "why": f"replayed {letter.replay_count} times already"})
+                elif not letter.queue or letter.queue not in topology.work_queues:
+                    refused.append({**view, "why": f"unknown work queue {letter.queue!r}"})
+                else:
+                    if not args.dry_run:
+                        # Default exchange, routing key = the work queue; mandatory: an
+                        # unroutable message raises instead of vanishing. The DLQ copy goes
+                        # only after the confirm (basic_publish waits for it).
+                        channel.basic_publish(
+                            "", letter.queue, item.body, replay_properties(item), mandatory=True
+                        )
+                        channel.basic_ack(item.delivery_tag)
+                    replayed.append(view)
+                if args.message_id or (args.limit is not None and len(replayed) >= args.limit):
+                    break
+    finally:
+        # Also after a failure part-way: what was moved is on record.
         admin.audit(
             config,
             args,
             "dlq.replay",
             len(replayed),
             {
+                "dry_run": args.dry_run,
                 "selection": args.message_id or ("all" if args.all else "filter"),
                 "filter": _filter_detail(args),
                 "max_replays": args.max_replays,
-                "message_ids": [r["message_id"] for r in replayed],
-                "refused": [r["message_id"] for r in refused],
+                **_ids([r["message_id"] for r in replayed]),
+                "refused": [r["message_id"] for r in refused][:AUDIT_IDS],
             },
+            required=not args.dry_run,
         )
+    if args.message_id and not replayed and not refused:
+        return admin.fail(f"no dead letter with message id {args.message_id}")
     _report_replay(args, replayed, refused)
     return 1 if refused and not replayed else 0
 
@@ -380,30 +419,27 @@ def run_purge(args: argparse.Namespace) -> int:
     config = admin.settings()
     topology = admin.topology(config)
     args.message_id = None
-    with (
-        admin.connection(config) as conn,
-        holding(conn, _dlqs(topology, args.queue)) as (
-            channel,
-            held,
-        ),
-    ):
-        chosen = _selected(held, args)
+    with admin.connection(config) as conn, reading(conn) as channel:
+        # Held until the answer: exactly the messages counted are the ones deleted. Only their
+        # delivery tags and ids are kept.
+        chosen: list[tuple[int, str]] = []
+        for item in scan(conn, channel, _dlqs(topology, args.queue)):
+            if selected(item.letter, args):
+                chosen.append((item.delivery_tag, str(item.letter.message_id)))
+                if args.limit is not None and len(chosen) >= args.limit:
+                    break
         if not chosen:
             print("nothing to purge")
             return 0
         if not args.yes and not _confirm(len(chosen)):
             return admin.fail("purge cancelled (pass --yes, or answer 'yes')", 2)
-        ids = [item.letter.message_id for item in chosen]
+        ids = [message_id for _, message_id in chosen]
         # Audited first: a purge the audit log cannot record does not happen.
         admin.audit(
-            config,
-            args,
-            "dlq.purge",
-            len(ids),
-            {"filter": _filter_detail(args), "message_ids": ids},
+            config, args, "dlq.purge", len(ids), {"filter": _filter_detail(args), **_ids(ids)}
         )
-        for item in chosen:
-            channel.basic_ack(item.delivery_tag)
+        for tag, _ in chosen:
+            channel.basic_ack(tag)
     print(f"purged {len(ids)}")
     return 0
 
