@@ -15,7 +15,7 @@ import pika
 import pytest
 
 from casebridge import headers as h
-from casebridge.control import AuditEntry, open_control_store
+from casebridge.control import AuditEntry, BreakerRecord, open_control_store
 from casebridge.topology import Topology, build_topology, loader_queue
 from casebridge_cli.__main__ import main
 
@@ -132,6 +132,19 @@ class Admin:
             store = await open_control_store(self.control_url)
             try:
                 await store.set_cursor(name, value)
+            finally:
+                await store.close()
+
+        asyncio.run(write())
+
+    def record_breakers(self, *records: BreakerRecord) -> None:
+        """Breaker rows as running loaders write them."""
+
+        async def write() -> None:
+            store = await open_control_store(self.control_url)
+            try:
+                for record in records:
+                    await store.record_breaker(record)
             finally:
                 await store.close()
 

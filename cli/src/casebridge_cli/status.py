@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_management:
             management, why = management_rates(config, {q for _, _, q in names})
             if management is not None:
-                rates_source = "management"
+                rates_source = why
             elif args.sample > 0:
                 print(f"casebridge: {why}; sampling depths instead", file=sys.stderr)
         if management is None and args.sample > 0:
