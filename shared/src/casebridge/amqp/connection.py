@@ -11,6 +11,7 @@ import structlog
 from pika.adapters.asyncio_connection import AsyncioConnection
 
 from casebridge.amqp.channel import AsyncChannel
+from casebridge.amqp.wire import FastConnection
 from casebridge.errors import BrokerUnavailable
 
 log = structlog.get_logger(__name__)
@@ -125,7 +126,7 @@ class AmqpConnection:
                     err if isinstance(err, BaseException) else ConnectionError(err)
                 )
 
-        conn = AsyncioConnection(
+        conn = FastConnection(
             self._params,
             on_open_callback=on_open,
             on_open_error_callback=on_open_error,
