@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
 
 from casebridge import headers as h
-from casebridge.ids import deterministic_id, new_id
+from casebridge.ids import CASEBRIDGE_NAMESPACE, deterministic_id, new_id
 from casebridge.messages import DeadLetter, RawRecord, SourceRef, UpsertCommand
 from casebridge.testing.builders import a_raw_record, a_source, an_upsert_command
 
@@ -80,6 +81,23 @@ def test_deterministic_ids_are_uuids_that_depend_on_every_part_and_new_ids_are_r
     assert deterministic_id("a", None) == deterministic_id("a", "")
     assert len(one) == 36
     assert new_id() != new_id()
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("raw", "c1", "x"),
+        ("cmd", None, 7, "é ✓"),
+        ("a", datetime(2026, 1, 2, 3, 4, tzinfo=UTC)),
+        (),
+    ],
+)
+def test_deterministic_ids_are_exactly_the_uuid5_of_the_joined_parts(parts):
+    """The hand-rolled uuid5 must never drift from the standard one: ids in flight depend on it."""
+    names = [
+        "" if p is None else p.isoformat() if isinstance(p, datetime) else str(p) for p in parts
+    ]
+    assert deterministic_id(*parts) == str(uuid.uuid5(CASEBRIDGE_NAMESPACE, "\x1f".join(names)))
 
 
 def test_a_command_caused_by_a_record_keeps_correlation_and_source_and_points_at_its_cause():
