@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -61,6 +62,26 @@ class SqlControlStore(ControlStore):
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return dialect.insert(table)
 
+    # The batch writes are executemany over statements built once: SQLAlchemy compiles each
+    # once and caches it, where a multi-row VALUES statement was recompiled for every batch
+    # (its shape changes with the row count) and the compile was most of the fetcher's and
+    # the loader's write cost.
+
+    @functools.cached_property
+    def _remember_stmt(self) -> Any:
+        return self._insert(schema.processed).on_conflict_do_nothing()
+
+    @functools.cached_property
+    def _set_versions_stmt(self) -> Any:
+        table = schema.applied_versions
+        stmt = self._insert(table)
+        # One statement: concurrent loaders cannot interleave a read and a write here.
+        return stmt.on_conflict_do_update(
+            index_elements=["target", "key"],
+            set_={"version": stmt.excluded.version, "updated_at": stmt.excluded.updated_at},
+            where=table.c.version < stmt.excluded.version,
+        )
+
     # cursors
 
     async def get_cursor(self, name: str) -> Cursor | None:
@@ -112,8 +133,7 @@ class SqlControlStore(ControlStore):
     ) -> None:
         for chunk in _chunks(sorted(set(ids))):
             rows = [{"stage": stage, "message_id": m, "processed_at": now} for m in chunk]
-            stmt = self._insert(schema.processed).values(rows).on_conflict_do_nothing()
-            await conn.execute(stmt)
+            await conn.execute(self._remember_stmt, rows)
 
     async def prune_processed(self, older_than: timedelta) -> int:
         """Forget ids processed before now - `older_than`; redeliveries come far sooner."""
@@ -150,20 +170,12 @@ class SqlControlStore(ControlStore):
     async def _set_applied_versions(
         self, conn: AsyncConnection, versions: Mapping[tuple[str, str], datetime], now: datetime
     ) -> None:
-        """One upsert per chunk; callers pass one version per key (ON CONFLICT needs that)."""
-        table = schema.applied_versions
+        """One upsert per key; callers pass one version per key (ON CONFLICT needs that)."""
         # Sorted: concurrent loaders lock rows in one order, so they cannot deadlock.
         ordered = sorted(versions.items())
         for chunk in _chunks(ordered):
             rows = [{"target": t, "key": k, "version": v, "updated_at": now} for (t, k), v in chunk]
-            stmt = self._insert(table).values(rows)
-            # One statement: concurrent loaders cannot interleave a read and a write here.
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["target", "key"],
-                set_={"version": stmt.excluded.version, "updated_at": stmt.excluded.updated_at},
-                where=table.c.version < stmt.excluded.version,
-            )
-            await conn.execute(stmt)
+            await conn.execute(self._set_versions_stmt, rows)
 
     # batches (the group commit of `BatchingControlStore`)
 
