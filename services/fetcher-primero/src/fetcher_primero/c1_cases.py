@@ -11,6 +11,7 @@ selections from the one raw record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -45,7 +46,7 @@ class C1CasesFetch:
         start_cursor: str,
         overlap_s: float = 300.0,
         per: int = 1000,
-        referral_concurrency: int = 8,
+        referral_concurrency: int = 16,
     ) -> None:
         self._client = client
         self._publisher = publisher
@@ -85,6 +86,11 @@ class C1CasesFetch:
         return published
 
     async def _sweep(self, store: ControlStore, since: str) -> tuple[int, bool]:
+        """Page through the query; page k is published while page k+1's referrals are read.
+
+        Deliveries run one at a time in page order, so the cursor still only moves past a page
+        once it and every page before it were confirmed.
+        """
         params = {
             "last_updated_at": f"{since}..",
             "order_by": "last_updated_at",
@@ -93,25 +99,47 @@ class C1CasesFetch:
         versions: dict[str, Any] = {}
         moved = False
         published = 0
-        async for page in self._client.iter_case_pages(params, per=self._per):
-            for case in page.records:
-                before = versions.setdefault(str(case.get("id")), case.get("last_updated_at"))
-                moved = moved or before != case.get("last_updated_at")
-            published += await self._publish_page(store, page.records)
-            await self._advance(store, page.records)
+        delivering: asyncio.Task[int] | None = None
+        in_flight: set[str] = set()
+        try:
+            async for page in self._client.iter_case_pages(params, per=self._per):
+                for case in page.records:
+                    before = versions.setdefault(str(case.get("id")), case.get("last_updated_at"))
+                    moved = moved or before != case.get("last_updated_at")
+                records = await self._prepare_page(store, page.records, in_flight)
+                if delivering is not None:
+                    published += await delivering
+                in_flight = {r.message_id for r in records}
+                delivering = asyncio.create_task(self._deliver(store, records, page.records))
+            if delivering is not None:
+                published += await delivering
+                delivering = None
+        finally:
+            if delivering is not None and not delivering.done():
+                # A failed page read: let the page already handed over finish, so what the
+                # broker confirmed is also remembered; its own error is secondary.
+                with contextlib.suppress(Exception):
+                    await delivering
         return published, moved
 
-    async def _publish_page(self, store: ControlStore, cases: Sequence[dict[str, Any]]) -> int:
-        """Publish the page's unseen records, wait for every confirm, then remember them."""
-        drafts = {r.message_id: (r, case) for case in cases for r in [self._record(case, [])]}
-        already = await store.seen(STAGE, drafts)
-        fresh = [(r, case) for mid, (r, case) in drafts.items() if mid not in already]
-        if not fresh:
-            return 0
-        records = await asyncio.gather(*(self._with_referrals(case) for _, case in fresh))
-        await self._publisher.publish_many(records)
-        await store.remember(STAGE, [r.message_id for r in records])
-        log.info("c1_cases_page", cursor=CURSOR, cases=len(cases), published=len(records))
+    async def _prepare_page(
+        self, store: ControlStore, cases: Sequence[dict[str, Any]], in_flight: set[str]
+    ) -> list[RawRecord]:
+        """The page's records not yet published (nor being published), with their referrals."""
+        ids = {self._record(case, []).message_id: case for case in cases}
+        already = await store.seen(STAGE, ids)
+        fresh = [case for mid, case in ids.items() if mid not in already and mid not in in_flight]
+        return list(await asyncio.gather(*(self._with_referrals(case) for case in fresh)))
+
+    async def _deliver(
+        self, store: ControlStore, records: list[RawRecord], cases: Sequence[dict[str, Any]]
+    ) -> int:
+        """Publish, wait for every confirm, remember, then advance the cursor past the page."""
+        if records:
+            await self._publisher.publish_many(records)
+            await store.remember(STAGE, [r.message_id for r in records])
+            log.info("c1_cases_page", cursor=CURSOR, cases=len(cases), published=len(records))
+        await self._advance(store, cases)
         return len(records)
 
     async def _advance(self, store: ControlStore, cases: Sequence[dict[str, Any]]) -> None:

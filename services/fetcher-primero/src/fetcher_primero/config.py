@@ -52,7 +52,7 @@ class Settings(
     )
     page_size: int = Field(default=1000, ge=1, le=1000, description="Cases per page (max 1000).")
     referral_concurrency: int = Field(
-        default=8, ge=1, description="Referral lists fetched at once per page."
+        default=16, ge=1, description="Referral lists fetched at once per page."
     )
 
     def flows(self) -> list[str]:
