@@ -33,8 +33,10 @@ async def bootstrap(
     if store is None:
         opened = await open_control_store(
             settings.control_database_url.get_secret_value(),
-            # Batched, the commands share a few connections; the margin covers pass-throughs.
-            pool_size=settings.concurrency + 4,
+            # Batched, the commands share a few connections (one read and one write flush at
+            # a time); the margin covers pass-throughs. Not one per command: 64 in flight must
+            # not mean 64 PostgreSQL backends per replica.
+            pool_size=min(settings.concurrency, 8) + 4,
         )
         # Group commit: concurrent commands share one read query and one write transaction.
         store = BatchingControlStore(opened)
