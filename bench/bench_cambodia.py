@@ -177,6 +177,29 @@ def control_databases(kind: str, work_dir: Path) -> Iterator[dict[str, str]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a live process (Linux /proc), None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids() -> dict[str, list[int]]:
+    """The broker's and PostgreSQL's processes on this machine (by command name)."""
+    found: dict[str, list[int]] = {"rabbitmq": [], "postgres": []}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name = stat.read_text().split("(", 1)[1].split(")", 1)[0]
+        except (OSError, IndexError):
+            continue
+        kind = "rabbitmq" if name == "beam.smp" else "postgres" if name == "postgres" else None
+        if kind:
+            found[kind].append(int(stat.parent.name))
+    return found
+
+
 def _metric(text: str, queue: str) -> int:
     total = 0.0
     for line in text.splitlines():
@@ -188,7 +211,12 @@ def _metric(text: str, queue: str) -> int:
 
 
 def run(
-    cases: int, seed: int, work_dir: Path, concurrency: int, stores: dict[str, str]
+    cases: int,
+    seed: int,
+    work_dir: Path,
+    concurrency: int | None,
+    stores: dict[str, str],
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     work, oscar_seed = expected_work(cases, seed)
@@ -217,12 +245,12 @@ def run(
                  "--cases", str(cases), "--profile", "cambodia", "--log-level", "warning"],
                 base_env,
                 logs / "primero-sim.log",
-            ),
+            ) as primero_sim,
             _process(
                 [py, "-m", "oscar_sim", "--port", str(oscar_port), "--log-level", "warning"],
                 base_env,
                 logs / "oscar-sim.log",
-            ),
+            ) as oscar_sim,
         ):  # fmt: skip
             _wait_http(f"{primero_url}/__sim/health")
             _wait_http(f"{oscar_url}/__sim/health")
@@ -238,14 +266,14 @@ def run(
                 "OSCAR_USER": OSCAR_EMAIL,
                 "OSCAR_PASSWORD": OSCAR_PASSWORD,
                 "TARGET_RATE_PER_S": "0",
-                "CONCURRENCY": str(concurrency),
+                **({} if concurrency is None else {"CONCURRENCY": str(concurrency)}),
             }
             with (
                 _process(
                     [py, "-m", "transformer"],
                     {**base_env, "HEALTH_PORT": str(transformer_health)},
                     logs / "transformer.log",
-                ),
+                ) as transformer,
                 _process(
                     [py, "-m", "loader"],
                     {
@@ -256,7 +284,7 @@ def run(
                         "CONTROL_DATABASE_URL": stores["loader"],
                     },
                     logs / "loader.log",
-                ),
+                ) as loader,
             ):
                 _wait_http(f"http://127.0.0.1:{transformer_health}/readyz")
                 _wait_http(f"http://127.0.0.1:{loader_health}/readyz")
@@ -269,12 +297,41 @@ def run(
                     "CONTROL_DATABASE_URL": stores["fetcher"],
                 }
                 session = requests.Session()
+                procs = {
+                    "primero_sim": primero_sim,
+                    "oscar_sim": oscar_sim,
+                    "transformer": transformer,
+                    "loader": loader,
+                }
+                cpu_before = {name: _cpu_s(p.pid) or 0.0 for name, p in procs.items()}
+                cpu: dict[str, float] = {}
+                # Servers: every process alive at the start or seen later (PostgreSQL backends
+                # come and go; one that exits between samples loses its last 50 ms).
+                servers = _server_pids()
+                server_cpu: dict[int, tuple[str, float, float]] = {}
+                for kind, pids in servers.items():
+                    for pid in pids:
+                        server_cpu[pid] = (kind, _cpu_s(pid) or 0.0, _cpu_s(pid) or 0.0)
                 t_start = time.perf_counter()
-                with _process(
-                    [py, "-m", "fetcher_primero", "--once"], fetcher_env, logs / "fetcher.log"
-                ) as fetcher:
+                fetcher_cmd = [py, "-m", "fetcher_primero", "--once"]
+                if profile_dir is not None:  # py-spy (installed separately) samples the fetcher
+                    out = profile_dir / "fetcher.pyspy.txt"
+                    fetcher_cmd = ["py-spy", "record", "-r", "250", "-f", "raw", "-o", str(out),
+                                   "--", *fetcher_cmd]  # fmt: skip
+                with _process(fetcher_cmd, fetcher_env, logs / "fetcher.log") as fetcher:
+                    procs["fetcher"] = fetcher
                     t_fetched = None
                     while True:
+                        for name, p in procs.items():
+                            used = _cpu_s(p.pid)
+                            if used is not None:
+                                cpu[name] = used - cpu_before.get(name, 0.0)
+                        for kind, pids in _server_pids().items():
+                            for pid in pids:
+                                used = _cpu_s(pid)
+                                if used is not None:
+                                    first = server_cpu.get(pid, (kind, 0.0, 0.0))[1]
+                                    server_cpu[pid] = (kind, first, used)
                         if t_fetched is None and fetcher.poll() is not None:
                             t_fetched = time.perf_counter()
                             if fetcher.returncode != 0:
@@ -301,12 +358,17 @@ def run(
                             )
                         time.sleep(0.05)
                 elapsed = t_end - t_start
+                for kind, first, last in server_cpu.values():
+                    cpu[kind] = cpu.get(kind, 0.0) + last - first
                 figures.update(
                     {
                         "records_per_s": round(cases / elapsed, 1),
                         "seconds": round(elapsed, 2),
                         "fetch_seconds": round((t_fetched or t_end) - t_start, 2),
                         "commands_per_s": round(work["commands"] / elapsed, 1),
+                        # CPU seconds each process spent during the run (the fetcher's up to its
+                        # last sample before exit): where the 2 cores went.
+                        "cpu_s": {name: round(v, 2) for name, v in sorted(cpu.items())},
                     }
                 )
             journal = requests.get(f"{oscar_url}/__sim/requests", timeout=60).json()["requests"]
@@ -328,15 +390,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--cases", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--concurrency", type=int, default=16, help="loader CONCURRENCY")
+    parser.add_argument(
+        "--concurrency", type=int, help="loader CONCURRENCY (default: the loader's own)"
+    )
     parser.add_argument("--control-db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--no-ceiling", action="store_true", help="skip ../shared/ceiling/run")
+    parser.add_argument(
+        "--profile-fetcher", type=Path, help="write a py-spy raw profile of the fetcher here"
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="bench-cambodia-") as tmp,
         control_databases(args.control_db, Path(tmp)) as stores,
     ):
-        figures = run(args.cases, args.seed, Path(tmp), args.concurrency, stores)
+        figures = run(
+            args.cases, args.seed, Path(tmp), args.concurrency, stores, args.profile_fetcher
+        )
         figures["control_db"] = args.control_db
     print(
         f"cambodia C1 end to end: {args.cases} cases in {figures['seconds']} s"
