@@ -34,8 +34,8 @@ async def bootstrap(
         opened = await open_control_store(
             settings.control_database_url.get_secret_value(),
             # Batched, the commands share a few connections (one read and one write flush at
-            # a time); the margin covers pass-throughs. Not one per command: 64 in flight must
-            # not mean 64 PostgreSQL backends per replica.
+            # a time); the margin covers pass-throughs. Not one per command: 128 in flight must
+            # not mean 128 PostgreSQL backends per replica.
             pool_size=min(settings.concurrency, 8) + 4,
         )
         # Group commit: concurrent commands share one read query and one write transaction.

@@ -17,7 +17,7 @@ class Settings(BrokerSettings, LoggingSettings, HealthSettings, ControlStoreSett
         " `casebridge.loader_targets` group, e.g. oscar, primero, progres, ona).",
     )
     concurrency: int = Field(
-        default=64,
+        default=128,
         description="Commands applied at once (bounded by the prefetch as well). Most of them"
         " wait on the control store's group commits, not on the target: the target's load is"
         " governed by TARGET_RATE_PER_S.",
