@@ -47,17 +47,28 @@ def _upgrade(connection: Connection) -> None:
 
 
 def sqlalchemy_url(url: str) -> sa.URL:
-    """`postgresql://…` as the psycopg 3 async SQLAlchemy URL."""
+    """`postgresql://…` as the psycopg 3 async SQLAlchemy URL, `sqlite:///…` as aiosqlite."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
     return parsed.set(drivername="postgresql+psycopg")
 
 
 async def migrate_ona(url: str) -> None:
-    """Upgrade the ONA database at `url` to head in one transaction (no-op when there)."""
-    engine = create_async_engine(sqlalchemy_url(url))
+    """Upgrade the ONA database at `url` to head in one transaction (no-op when there).
+
+    A SQLite file (the local mode) has one loader writing it, so it takes no lock; its folder
+    is created if missing.
+    """
+    target = sqlalchemy_url(url)
+    sqlite = target.get_backend_name() == "sqlite"
+    if sqlite and target.database and target.database != ":memory:":
+        Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(target)
     try:
         async with engine.begin() as conn:
-            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+            if not sqlite:
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
             await conn.run_sync(_upgrade)
     finally:
         await engine.dispose()

@@ -8,9 +8,11 @@ prefetch is set above the batch size, so full batches form under load):
 1. de-duplicate by `case_id` keeping the newest source version (an `ON CONFLICT DO UPDATE`
    statement cannot touch one row twice), services by `unique_id` likewise; the older
    commands are `Superseded`;
-2. COPY the rows into session temp tables, `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE`
-   the stored version is older (the stale-write guard lives in the statement, `loader.ona.sql`),
-   commit; each command's `apply` returns only then, so the message is acked after the commit;
+2. the writer upserts the batch in one transaction, `INSERT … SELECT … ON CONFLICT DO UPDATE …
+   WHERE` the stored version is older (the stale-write guard lives in the statement): on
+   PostgreSQL by COPY into session temp tables (`loader.ona.postgres`), on a SQLite file (the
+   local mode, `ONA_DATABASE_URL=sqlite:///…`) by the same statement shape (`loader.ona.sqlite`);
+   each command's `apply` returns only after the commit, so the message is acked after it;
 3. a row the database refuses (a data error) makes the batch split in halves and retry until
    the one bad command is alone: it is dead-lettered (`PermanentError`) and the rest commit;
 4. a lost connection (database restart, network) fails the batch with `TargetUnavailable`:
@@ -24,12 +26,9 @@ the same values changes nothing. The control store is not used by this target.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 from dataclasses import dataclass, field
-from datetime import datetime
 
-import psycopg
 import structlog
 from pydantic import Field, SecretStr
 
@@ -37,9 +36,17 @@ from casebridge.control import ControlStore
 from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
 from casebridge.messages import UpsertCommand
 from casebridge.settings import CasebridgeSettings
-from loader.ona import sql
 from loader.ona.migrate import migrate_ona
+from loader.ona.postgres import PostgresOnaWriter
 from loader.ona.rows import OnaRows, rows_of
+from loader.ona.sqlite import SqliteOnaWriter
+from loader.ona.writer import (
+    DatabaseUnavailable,
+    OnaWriter,
+    RowRefused,
+    WriteFailed,
+    is_sqlite,
+)
 from loader.target import Target
 
 log = structlog.get_logger(__name__)
@@ -52,7 +59,8 @@ class OnaSettings(CasebridgeSettings):
 
     ona_database_url: SecretStr = Field(
         default=SecretStr("postgresql://postgres@127.0.0.1:5432/ona"),
-        description="The ONA PostgreSQL database (postgresql://…); a secret.",
+        description="The ONA PostgreSQL database (postgresql://…), or a SQLite file"
+        " (sqlite:///path, the local mode); a secret.",
     )
     ona_migrate: bool = Field(
         default=True,
@@ -77,13 +85,6 @@ class _Item:
     future: asyncio.Future[None] = field(repr=False)
 
 
-class _RowRefused(Exception):
-    """The database refused the data of this batch (not the connection)."""
-
-    def __init__(self, cause: psycopg.Error) -> None:
-        super().__init__(f"{cause.sqlstate or '-'} {type(cause).__name__}")
-
-
 class OnaTarget:
     """Writes `ona` commands to the ONA database in batches."""
 
@@ -100,13 +101,13 @@ class OnaTarget:
         self._due = False
         self._timer: asyncio.TimerHandle | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._writer: OnaWriter = _writer_for(self._url)
 
     async def start(self) -> None:
         """Migrate (when configured) and connect."""
         if self._settings.ona_migrate:
             await migrate_ona(self._url)
-        await self._connection()
+        await self._writer.connect()
 
     async def close(self) -> None:
         """Write what is queued, then close the connection."""
@@ -116,7 +117,7 @@ class OnaTarget:
             await asyncio.wait({self._worker}, timeout=30)
         if self._timer is not None:
             self._timer.cancel()
-        await self._disconnect()
+        await self._writer.close()
 
     async def apply(self, command: UpsertCommand) -> None:
         """Queue one command and return once its batch committed (or raise its outcome)."""
@@ -181,8 +182,8 @@ class OnaTarget:
         if not items:
             return
         try:
-            written = await self._upsert(items)
-        except _RowRefused as exc:
+            written = await self._writer.upsert([item.rows for item in items])
+        except RowRefused as exc:
             if len(items) == 1:
                 item = items[0]
                 log.warning("ona_row_refused", case_id=item.rows.key, reason=str(exc))
@@ -194,17 +195,15 @@ class OnaTarget:
             await self._write_items(items[:middle])
             await self._write_items(items[middle:])
             return
-        except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
-            await self._disconnect()
-            reason = f"ONA database unavailable: {type(exc).__name__}"
-            log.warning("ona_database_unavailable", error_class=type(exc).__name__)
+        except DatabaseUnavailable as exc:
+            reason = f"ONA database unavailable: {exc}"
+            log.warning("ona_database_unavailable", error_class=str(exc))
             for item in items:
                 _settle(item, TargetUnavailable(reason, retry_after=self._settings.ona_reconnect_s))
             return
-        except psycopg.Error as exc:
-            log.warning("ona_batch_failed", error_class=type(exc).__name__, sqlstate=exc.sqlstate)
+        except WriteFailed as exc:
             for item in items:
-                _settle(item, TransientError(f"ONA upsert failed: {type(exc).__name__}"))
+                _settle(item, TransientError(f"ONA upsert failed: {exc}"))
             return
         for item in items:
             if item.rows.key in written:
@@ -212,47 +211,10 @@ class OnaTarget:
             else:
                 _settle(item, Superseded("ONA holds this version or a newer one"))
 
-    async def _upsert(self, items: list[_Item]) -> set[str]:
-        """COPY -> INSERT … ON CONFLICT for cases and services, one commit; keys written."""
-        services: dict[str, tuple[datetime, tuple[object, ...]]] = {}
-        for item in items:
-            for row in item.rows.services:
-                seen = services.get(row[1])
-                if seen is None or seen[0] <= item.rows.version:
-                    services[row[1]] = (item.rows.version, row)
-        conn = await self._connection()
-        try:
-            async with conn.transaction(), conn.cursor() as cur:
-                async with cur.copy(sql.COPY_CASES) as copy:
-                    for item in items:
-                        await copy.write_row(item.rows.case)
-                if services:
-                    async with cur.copy(sql.COPY_SERVICES) as copy:
-                        for _, row in services.values():
-                            await copy.write_row(row)
-                await cur.execute(sql.UPSERT_CASES)
-                written = {str(r[0]) for r in await cur.fetchall()}
-                if services:
-                    await cur.execute(sql.UPSERT_SERVICES)
-                    written.update(str(r[0]) for r in await cur.fetchall())
-        except (psycopg.DataError, psycopg.IntegrityError) as exc:
-            raise _RowRefused(exc) from exc
-        return written
 
-    async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            conn = await psycopg.AsyncConnection.connect(self._url, connect_timeout=10)
-            await conn.execute(sql.CREATE_STAGING)
-            await conn.commit()
-            self._conn = conn
-            log.info("ona_connected")
-        return self._conn
-
-    async def _disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.close()
+def _writer_for(url: str) -> OnaWriter:
+    """SQLite for a `sqlite:` URL (the local mode), PostgreSQL otherwise."""
+    return SqliteOnaWriter(url) if is_sqlite(url) else PostgresOnaWriter(url)
 
 
 def _settle(item: _Item, outcome: BaseException | None) -> None:
