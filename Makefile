@@ -4,7 +4,7 @@ PYTEST_ARGS ?=
 # Every target syncs first (exactly, from the lock), so runs need no implicit sync.
 RUN = $(UV) run --no-sync
 
-.PHONY: sync fmt lint typecheck test pytest test-unit bench bench-bus bench-sim bench-ona schemas up down
+.PHONY: sync fmt lint typecheck test pytest test-unit run bench bench-bus bench-sim bench-ona schemas up down
 
 # Bytecode compiled ahead, as in the images (UV_COMPILE_BYTECODE): where PYTHONDONTWRITEBYTECODE is
 # set, every process would otherwise compile what it imports (~1 s per service start here).
@@ -21,7 +21,7 @@ lint: sync
 	$(RUN) ruff format --check .
 
 # Every import package under a src/ folder of the workspace, type-checked as installed.
-MYPY_PACKAGES = $(foreach d,$(wildcard shared/src/*/ services/*/src/*/ simulators/*/src/*/ cli/src/*/),-p $(notdir $(patsubst %/,%,$(d))))
+MYPY_PACKAGES = $(foreach d,$(wildcard shared/src/*/ services/*/src/*/ simulators/*/src/*/ cli/src/*/ localmode/src/*/),-p $(notdir $(patsubst %/,%,$(d))))
 
 typecheck: sync
 	$(RUN) mypy $(MYPY_PACKAGES)
@@ -37,6 +37,23 @@ pytest: sync
 
 test-unit: sync
 	$(RUN) pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+# The one-command local mode (see README "Local mode"): every stage in one process against
+# seeded simulators; `make run ARGS=--follow` keeps polling. Needs only Python 3.11 and make:
+# where $(UV) is not on PATH, a private uv is installed into $(TOOLS)/ first.
+TOOLS ?= .tools
+ARGS ?=
+
+run:
+	@if command -v $(UV) >/dev/null 2>&1; then uv="$(UV)"; \
+	else \
+	  if [ ! -x $(TOOLS)/bin/uv ]; then \
+	    echo "uv not found: installing it into $(TOOLS)/ (python3 -m venv + pip install uv)"; \
+	    python3 -m venv $(TOOLS) && $(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv || exit 1; \
+	  fi; \
+	  uv="$(TOOLS)/bin/uv"; \
+	fi; \
+	$$uv sync --all-packages --locked --quiet && $$uv run --no-sync casebridge-local $(ARGS)
 
 schemas: sync
 	$(RUN) python -m casebridge.messages.schema_export shared/schemas
