@@ -1,0 +1,147 @@
+"""The local mode end to end, in-process on the memory broker with SQLite files: the summary's
+numbers are the real outcomes (ONA rows, OSCaR's received writes, the DLQs, DTP's pushes)."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from casebridge_local.drain import wait_drained
+from casebridge_local.options import Options
+from casebridge_local.pipeline import Pipeline
+from casebridge_local.run import run
+from casebridge_local.simulators import running_simulators
+from casebridge_local.tally import FLOW_ORDER, Tally
+from rich.console import Console
+
+from casebridge.messages import DeadLetter
+from transformer.cambodia import load_tables
+from transformer.progres import load_progres_tables
+
+
+def small(tmp_path: Path) -> Options:
+    """A smaller demo world than the default, for speed."""
+    return Options(
+        data_dir=tmp_path / ".local",
+        cases=60,
+        oscar_clients=10,
+        dtp_referrals=6,
+        dtp_decisions=2,
+        progress=False,
+        settle_timeout_s=60,
+    )
+
+
+async def test_every_count_is_a_real_outcome(tmp_path: Path) -> None:
+    options = small(tmp_path)
+    options.data_dir.mkdir(parents=True)
+    tally = Tally()
+    cambodia, progres = load_tables(None), load_progres_tables(None)
+    with running_simulators(options, cambodia) as sims:
+        pipeline = Pipeline(options, sims, tally, cambodia, progres)
+        try:
+            await pipeline.start()
+            pipeline.build_fetchers()
+            await pipeline.fetch_once()
+            pushed = await pipeline.push_dtp()
+            assert await wait_drained(pipeline.backlog(), pipeline.in_flight, timeout_s=60)
+            dead = {
+                name: [DeadLetter.from_message(m.body, m.headers) for m in queue.messages]
+                for name, queue in pipeline.broker.queues.items()
+                if name.endswith(".dlq")
+            }
+            async with httpx.AsyncClient() as client:
+                journal = (await client.get(f"{sims.oscar.url}/__sim/requests")).json()
+        finally:
+            await pipeline.stop()
+
+    counts = dict(tally.flows())
+    assert set(FLOW_ORDER) <= set(counts)
+    for flow in FLOW_ORDER:  # every flow of the demo world has traffic
+        assert counts[flow].fetched > 0, flow
+    for flow, c in counts.items():  # drained: every message that entered reached an end
+        assert c.done == c.total, flow
+    # dead-lettered = what sits in the DLQs, flow by flow
+    in_dlqs = Counter(d.flow or "?" for letters in dead.values() for d in letters)
+    assert {f: c.dead_lettered for f, c in counts.items() if c.dead_lettered} == dict(in_dlqs)
+    # O1: one ONA row per case loaded
+    with sqlite3.connect(options.data_dir / "ona.db") as conn:
+        [(rows,)] = conn.execute("SELECT count(*) FROM cases").fetchall()
+    assert rows == counts["o1"].loaded > 0
+    # C1 is the only flow writing to OSCaR: each write OSCaR received was loaded or refused
+    writes = [r for r in journal["requests"] if "admin_auth" not in r["path"]]
+    refused = len(dead.get(f"{options.topology_prefix}.loader.oscar.dlq", []))
+    assert len(writes) == counts["c1"].loaded + refused
+    assert counts["c1"].loaded > 0
+    # P1 + P4 fetched = the webhooks the inbox accepted (202)
+    assert counts["p1"].fetched + counts["p4"].fetched == pushed.count(202)
+
+
+async def test_run_prints_each_flow_and_a_second_run_starts_clean(tmp_path: Path) -> None:
+    options = small(tmp_path)
+    outputs, tallies = [], []
+    for _ in range(2):
+        out, tally = io.StringIO(), Tally()
+        status = await run(options, console=Console(file=out, width=120), tally=tally)
+        assert status == 0
+        outputs.append(out.getvalue())
+        tallies.append(tally.flows())
+    for line in ("fetched", "commands", "loaded", "superseded", "dead-lettered"):
+        assert line in outputs[0]
+    for flow, c in tallies[0]:
+        row = f"{flow.upper()} ".ljust(6)
+        numbers = [c.fetched, c.commands, c.loaded, c.superseded, c.dead_lettered]
+        [printed] = [ln for ln in outputs[0].splitlines() if ln.strip("│ ").startswith(row.strip())]
+        assert [int(x) for x in printed.replace("│", " ").split()[1:]] == numbers
+    # state is reset at start: the second run does exactly the same work again
+    assert tallies[1] == tallies[0]
+    assert (options.data_dir / "casebridge-local.log").stat().st_size > 0
+
+
+async def test_the_log_carries_no_child_data(tmp_path: Path) -> None:
+    options = small(tmp_path)
+    await run(options, console=Console(file=io.StringIO()), tally=Tally())
+    log = (options.data_dir / "casebridge-local.log").read_text(encoding="utf-8")
+    assert "dead_lettered" in log  # the log does record events
+    # names of the reference samples and of generated children never appear
+    for name in ("Tikwiza", "Alfred", "Sophea", "Nyakim", 'date_of_birth": "20'):
+        assert name not in log
+
+
+def test_environment_switches_the_infrastructure() -> None:
+    env = {
+        "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
+        "CONTROL_DATABASE_URL": "postgresql://postgres@127.0.0.1/control",
+        "ONA_DATABASE_URL": "postgresql://postgres@127.0.0.1/ona",
+    }
+    options = Options.from_args(["--follow"], env)
+    assert options.follow
+    assert options.transport == "amqp"
+    assert options.topology_prefix == "cb-local"
+    assert (
+        options.control_url("inbox")
+        == options.control_url("loader-oscar")
+        == env["CONTROL_DATABASE_URL"]
+    )
+    assert options.ona_url == env["ONA_DATABASE_URL"]
+    defaults = Options.from_args([], {})
+    assert defaults.transport == "memory"
+    assert defaults.ona_url == "sqlite:///.local/ona.db"
+    assert defaults.control_url("inbox") == "sqlite+aiosqlite:///.local/control-inbox.db"
+
+
+def test_owned_files_only_are_reset(tmp_path: Path) -> None:
+    data = tmp_path / ".local"
+    data.mkdir()
+    for name in ("control-inbox.db", "ona.db", "ona.db-wal", "keep.txt"):
+        (data / name).write_text("x")
+    external = Options(data_dir=data, ona_database_url="postgresql://h/ona")
+    assert [p.name for p in external.owned_files()] == ["control-inbox.db"]
+    assert [p.name for p in Options(data_dir=data).owned_files()] == [
+        "control-inbox.db",
+        "ona.db",
+        "ona.db-wal",
+    ]
