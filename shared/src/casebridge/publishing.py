@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from casebridge.messages import Envelope, MessageRegistry
 from casebridge.topology import Topology
@@ -32,6 +32,45 @@ class MessagePublisher:
     def __init__(self, transport: Transport, topology: Topology) -> None:
         self._transport = transport
         self._topology = topology
+
+    def route(self, message: Envelope) -> tuple[str, str]:
+        """Exchange and routing key the topology gives `message`."""
+        return self._topology.route(message)
+
+    def publish_encoded(self, messages: Sequence[Outgoing]) -> asyncio.Future[None]:
+        """Send already-encoded messages at once; the future settles when every one did.
+
+        For producers that encode their own bodies (fetchers, hundreds per page): one future and
+        one confirm callback per message instead of a task each, and sending starts before the
+        caller awaits, so it can prepare the next batch meanwhile. The whole batch is in flight
+        together (outside the transport's window), so keep batches page-sized. The future fails
+        with the first error only after every message has settled.
+        """
+        loop = asyncio.get_running_loop()
+        settled: asyncio.Future[None] = loop.create_future()
+        remaining = len(messages)
+        first_error: list[BaseException] = []
+        if remaining == 0:
+            settled.set_result(None)
+            return settled
+
+        def done(error: BaseException | None) -> None:
+            nonlocal remaining
+            if error is not None and not first_error:
+                first_error.append(error)
+            remaining -= 1
+            if remaining == 0 and not settled.done():
+                if first_error:
+                    settled.set_exception(first_error[0])
+                else:
+                    settled.set_result(None)
+
+        for message in messages:
+            try:
+                self._transport.publish_then(message, done)
+            except Exception as exc:  # settles like a failed confirm
+                done(exc)
+        return settled
 
     async def publish(self, message: Envelope) -> None:
         """Publish one message and wait for its confirm."""
