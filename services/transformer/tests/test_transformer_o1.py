@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from casebridge.memory import MemoryBroker, MemoryTransport
 from casebridge.messages import RawRecord, SourceRef
+from transformer.bootstrap import bootstrap
+from transformer.cambodia import load_tables
+from transformer.config import Settings
+from transformer.flows import FlowRouter, packaged_mappers
 from transformer.mapping_gap import MappingGap
 from transformer.ona import district_key, load_ona_tables, map_o1
 from transformer.ona.flow_o1 import drop_last_token
+from transformer.table_files import MappingTableError
 
 from .conftest import sample_records
 
@@ -140,3 +148,28 @@ def test_gaps_name_ids_only(change: dict[str, Any], reason: str) -> None:
     case = {"id": "u", "case_id_display": "abc1234", "last_updated_at": "2024-01-01T00:00:00Z"}
     with pytest.raises(MappingGap, match=reason):
         map_o1(o1_raw(case | change), TABLES)
+
+
+def test_mapping_dir_replaces_the_ona_tables_in_the_service(tmp_path: Path) -> None:
+    """A `MAPPING_DIR` file named like a packaged ONA table replaces it in the running service
+    (it used to reach the Cambodia tables only), and the version follows."""
+    override = {"source": "test override", "data": {"male": "M", "female": "F"}}
+    (tmp_path / "ona-sex-map.json").write_bytes(orjson.dumps(override))
+    settings = Settings(transport="memory", topology_prefix="t", mapping_dir=tmp_path)
+    service = bootstrap(settings, transport=MemoryTransport(MemoryBroker()))
+    router = service.consumers[0]._handler
+    case = {**sample_records("primero-cases.json")[4], "sex": "male"}
+    [command] = router(o1_raw(case))
+    assert command.payload["case"]["sex"] == "M"
+    assert command.mapping_version == load_ona_tables(tmp_path).version != TABLES.version
+    [packaged] = FlowRouter(packaged_mappers(load_tables()))(o1_raw(case))
+    assert packaged.payload["case"]["sex"] == "Male"
+
+
+def test_a_malformed_ona_override_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / "ona-sex-map.json").write_bytes(b'{"data": ["not", "a", "map"]}')
+    with pytest.raises(MappingTableError, match=r"ona-sex-map\.json"):
+        bootstrap(
+            Settings(transport="memory", topology_prefix="t", mapping_dir=tmp_path),
+            transport=MemoryTransport(MemoryBroker()),
+        )

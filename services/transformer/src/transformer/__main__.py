@@ -11,6 +11,7 @@ from casebridge.runtime import run_service, tune_gc
 from transformer.bootstrap import bootstrap
 from transformer.cambodia import MappingTableError, load_tables
 from transformer.config import Settings
+from transformer.ona import load_ona_tables
 from transformer.progres import load_progres_tables
 
 
@@ -20,6 +21,7 @@ def main() -> None:
     try:
         tables = load_tables(settings.mapping_dir)
         progres = load_progres_tables(settings.mapping_dir)
+        ona = load_ona_tables(settings.mapping_dir)
     except MappingTableError as exc:
         # Before logging: the sensitive field names come from these very tables.
         raise SystemExit(f"transformer: cannot start: {exc}") from exc
@@ -34,7 +36,8 @@ def main() -> None:
         log.warning("mapping.table_warning", detail=warning)
     log.info("mapping.loaded", version=tables.version, override_dir=str(settings.mapping_dir))
     log.info("mapping.loaded", version=progres.version, override_dir=str(settings.mapping_dir))
-    service = bootstrap(settings, tables=tables, progres_tables=progres)
+    log.info("mapping.loaded", version=ona.version, override_dir=str(settings.mapping_dir))
+    service = bootstrap(settings, tables=tables, progres_tables=progres, ona_tables=ona)
     tune_gc()
     asyncio.run(
         run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)

@@ -11,6 +11,7 @@ from casebridge.transports import build_transport, topology_from
 from transformer.cambodia import CambodiaTables, load_tables
 from transformer.config import Settings
 from transformer.flows import FlowRouter, packaged_mappers
+from transformer.ona import OnaTables, load_ona_tables
 from transformer.progres import ProgresTables, load_progres_tables
 
 
@@ -21,8 +22,10 @@ def bootstrap(
     router: FlowRouter | None = None,
     tables: CambodiaTables | None = None,
     progres_tables: ProgresTables | None = None,
+    ona_tables: OnaTables | None = None,
 ) -> ConsumingService:
-    """Build the service; tests pass their own transport, router or tables."""
+    """Build the service; tests pass their own transport, router or tables. Tables not given
+    are read from the package, each replaced by a same-named file in `MAPPING_DIR`."""
     topology = topology_from(settings)
     transport = transport or build_transport(settings, name="transformer")
     consumer = Consumer(
@@ -34,6 +37,7 @@ def bootstrap(
             packaged_mappers(
                 tables or load_tables(settings.mapping_dir),
                 progres_tables or load_progres_tables(settings.mapping_dir),
+                ona_tables or load_ona_tables(settings.mapping_dir),
             )
         ),
         registry=default_registry(),

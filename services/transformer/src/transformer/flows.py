@@ -9,7 +9,7 @@ from casebridge.errors import PermanentError
 from casebridge.messages import Envelope, RawRecord, UpsertCommand
 from transformer.cambodia import CambodiaTables, map_c0, map_c1, map_c2
 from transformer.ona import map_o1
-from transformer.ona.tables import packaged_ona_tables
+from transformer.ona.tables import OnaTables, packaged_ona_tables
 from transformer.progres import ProgresTables, load_progres_tables, map_p1, map_p2, map_p3, map_p4
 
 #: A flow's mapping: one raw record -> the commands it implies (possibly none).
@@ -40,16 +40,17 @@ class FlowRouter:
 
 
 def packaged_mappers(
-    cambodia: CambodiaTables, progres: ProgresTables | None = None
+    cambodia: CambodiaTables, progres: ProgresTables | None = None, ona: OnaTables | None = None
 ) -> dict[str, FlowMapper]:
     """The mappings this version ships, bound to the tables loaded at start-up (the packaged
-    proGres tables when none are given)."""
+    proGres and ONA tables when none are given)."""
     progres = progres or load_progres_tables()
+    ona = ona or packaged_ona_tables()
     return {
         "c0": partial(map_c0, tables=cambodia),
         "c1": partial(map_c1, tables=cambodia),
         "c2": partial(map_c2, tables=cambodia),
-        "o1": partial(map_o1, tables=packaged_ona_tables()),
+        "o1": partial(map_o1, tables=ona),
         "p1": partial(map_p1, tables=progres),
         "p2": partial(map_p2, tables=progres),
         "p3": partial(map_p3, tables=progres),
