@@ -99,6 +99,7 @@ async def test_a_refused_record_is_replayed_into_the_repaired_target_once(
     finally:
         await store.close()
     assert [(a.actor, a.action, a.count) for a in audit] == [
+        ("ops@mosvy", "dlq.list", 1),  # reading the DLQ is audited too (metadata only)
         ("ops@mosvy", "dlq.replay", 1),
         ("ops@mosvy", "dlq.replay", 0),
     ]
