@@ -9,9 +9,11 @@ transformer -> RabbitMQ -> loader (ona) -> PostgreSQL, every service its own pro
    (selected cases) / that time.
 3. The peak RSS of each service process (`wait4` ru_maxrss).
 4. The ceiling `../shared/ceiling/run pg 30000` in the same invocation, and the ratio.
-5. The naive baseline on the same load, as the old scripts did it: one page at a time
-   (`per=500`, sequential), one row at a time (one autocommit `INSERT … ON CONFLICT` per case
-   and per service), no broker, into a second fresh database.
+5. The naive baseline on the same load, as the old ONA job chain did it (MAPPINGS C.1-C.5):
+   sequential batches of page n of query A then page n of query B (`per=500`), de-duplicated by
+   `case_id_display`, mapped one case at a time, then one multi-row autocommit upsert per table
+   per batch on a new connection per batch, no broker, into a second fresh database
+   (`run_naive`; why this is faithful: bench/README.md).
 
 Last line: one JSON object with every figure.
 """
@@ -241,52 +243,101 @@ def run_pipeline(base: str, ona_url: str, expected_rows: int, work: Path) -> dic
 
 
 def run_naive(base: str, naive_url: str, limit: int) -> tuple[int, float]:
-    """The old scripts' shape: sequential pages of 500, one autocommit statement per row."""
+    """The old ONA job chain's work per batch (MAPPINGS C.1-C.5), sequentially, no broker.
+
+    One batch = Job 1 (page n of query A, then page n of query B, `per=500`, one after the
+    other), Job 2 (a new database connection, as each job run opened one; `SELECT * FROM
+    locations_lookup`; concatenate A then B and keep the first of each `case_id_display`; map
+    each case; then `upsertMany('cases')` and `upsertMany('services')`: ONE multi-row
+    `INSERT … VALUES … ON CONFLICT DO UPDATE` per table per batch, each its own autocommit
+    transaction), Job 3 (next page while either query still has cases). See bench/README.md.
+    """
     from loader.ona import sql
     from loader.ona.rows import rows_of
 
     tables = load_ona_tables()
-    # The same statement as the loader's, fed one row from VALUES instead of the COPY table.
-    columns = ", ".join(c for c, _ in _STAGE_TYPES)
-    values = ", ".join(f"%s::{t}" for _, t in _STAGE_TYPES)
-    case_sql = f"WITH s ({columns}) AS (VALUES ({values}))" + sql.UPSERT_CASES.replace(
-        f"FROM {sql.STAGE_CASES} s", "FROM s"
-    )
-    service_sql = (
-        "INSERT INTO services (case_id, unique_id, service_type, service_date,"
-        " source_last_updated_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (unique_id) DO UPDATE"
-        " SET case_id = EXCLUDED.case_id, service_type = EXCLUDED.service_type,"
-        " service_date = EXCLUDED.service_date,"
-        " source_last_updated_at = EXCLUDED.source_last_updated_at"
-        " WHERE services.source_last_updated_at <= EXCLUDED.source_last_updated_at"
-    )
+    case_cols = ", ".join(c for c, _ in _STAGE_TYPES)
+    service_cols = "case_id, unique_id, service_type, service_date, source_last_updated_at"
+    service_types = ("text", "text", "text", "timestamptz", "timestamptz")
     session = requests.Session()
     session.auth = (USER, PASSWORD)
+    per = 500
     done = 0
+    # Bench bookkeeping only (the rate counts distinct cases, like casebridge's): a case in
+    # both queries may come in two different batches, and is then upserted twice, as it was.
+    counted: set[str] = set()
     started = time.monotonic()
-    with psycopg.connect(naive_url, autocommit=True) as conn:
-        for query in QUERIES:
-            for case in _pages(session, base, dict(query.params), 500):
-                if done >= limit:
-                    break
-                raw = RawRecord.of(
-                    flow="o1",
-                    source=SourceRef(
-                        system="primero",
-                        record_type="case",
-                        record_id=str(case["id"]),
-                        updated_at=case["last_updated_at"],
-                    ),
-                    payload=case,
-                    producer="bench-naive",
-                )
-                for command in map_o1(raw, tables):
-                    rows = rows_of(command)
-                    conn.execute(case_sql, rows.case)
-                    for service in rows.services:
-                        conn.execute(service_sql, service)
+    page = 1
+    active = [dict(q.params) for q in QUERIES]
+    while active and done < limit:
+        batch: list[dict[str, Any]] = []
+        still: list[dict[str, Any]] = []
+        for params in active:  # Job 1: query A's page n, then query B's page n
+            doc = session.get(
+                f"{base}/api/v2/cases", params={**params, "page": page, "per": per}, timeout=60
+            ).json()
+            batch.extend(doc["data"])
+            if len(doc["data"]) == per:
+                still.append(params)
+        active, page = still, page + 1
+        # Job 2: first occurrence of each case_id_display, map, one upsert per table.
+        firsts: dict[str, dict[str, Any]] = {}
+        for case in batch:
+            firsts.setdefault(str(case.get("case_id_display")), case)
+        cases: list[tuple[Any, ...]] = []
+        services: dict[str, tuple[Any, ...]] = {}
+        for case in firsts.values():
+            raw = RawRecord.model_construct(
+                schema_version=1,
+                message_id="naive",
+                correlation_id="naive",
+                causation_id=None,
+                flow="o1",
+                source=SourceRef(
+                    system="primero",
+                    record_type="case",
+                    record_id=str(case["id"]),
+                    updated_at=case["last_updated_at"],
+                ),
+                produced_at=None,
+                producer="bench-naive",
+                query=None,
+                payload=case,
+            )
+            for command in map_o1(raw, tables):
+                rows = rows_of(command)
+                cases.append(rows.case)
+                for service in rows.services:
+                    services[str(service[1])] = service
+            if str(case["id"]) not in counted:
+                counted.add(str(case["id"]))
                 done += 1
+        with psycopg.connect(naive_url, autocommit=True) as conn:
+            conn.execute("SELECT * FROM locations_lookup").fetchall()
+            cursor = psycopg.RawCursor(conn)
+            if cases:
+                values, params = _values(cases, [t for _, t in _STAGE_TYPES])
+                statement = f"WITH s ({case_cols}) AS (VALUES {values})" + (
+                    sql.UPSERT_CASES.replace(f"FROM {sql.STAGE_CASES} s", "FROM s")
+                )
+                cursor.execute(statement, params)
+            if services:
+                values, params = _values(list(services.values()), list(service_types))
+                statement = f"WITH s ({service_cols}) AS (VALUES {values})" + (
+                    sql.UPSERT_SERVICES.replace(f"FROM {sql.STAGE_SERVICES}", "FROM s")
+                )
+                cursor.execute(statement, params)
     return done, time.monotonic() - started
+
+
+def _values(rows: list[tuple[Any, ...]], types: list[str]) -> tuple[str, list[Any]]:
+    """`($1::t, …), (…)` for a multi-row VALUES, and the flat parameters."""
+    width = len(types)
+    groups = []
+    for r in range(len(rows)):
+        cells = ", ".join(f"${r * width + i + 1}::{t}" for i, t in enumerate(types))
+        groups.append(f"({cells})")
+    return ", ".join(groups), [v for row in rows for v in row]
 
 
 _STAGE_TYPES = (
