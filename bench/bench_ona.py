@@ -9,11 +9,13 @@ transformer -> RabbitMQ -> loader (ona) -> PostgreSQL, every service its own pro
    (selected cases) / that time.
 3. The peak RSS of each service process (`wait4` ru_maxrss).
 4. The ceiling `../shared/ceiling/run pg 30000` in the same invocation, and the ratio.
-5. The naive baseline on the same load, as the old ONA job chain did it (MAPPINGS C.1-C.5):
-   sequential batches of page n of query A then page n of query B (`per=500`), de-duplicated by
-   `case_id_display`, mapped one case at a time, then one multi-row autocommit upsert per table
-   per batch on a new connection per batch, no broker, into a second fresh database
-   (`run_naive`; why this is faithful: bench/README.md).
+5. The naive baseline on the same load, as the issue defines it: one page at a time (`per=500`,
+   sequential), one row at a time (one autocommit `INSERT … ON CONFLICT` per case and per
+   service), no broker, into a second fresh database (`run_naive`): `speedup_vs_naive`.
+6. For reference, the old ONA job chain's own shape (MAPPINGS C.1-C.5): sequential batches of
+   page n of query A then page n of query B (`per=500`), de-duplicated by `case_id_display`,
+   one multi-row autocommit upsert per table per batch on a new connection per batch, no broker
+   (`run_job_chain`; bench/README.md): `speedup_vs_old_job_chain`.
 
 Last line: one JSON object with every figure.
 """
@@ -243,6 +245,56 @@ def run_pipeline(base: str, ona_url: str, expected_rows: int, work: Path) -> dic
 
 
 def run_naive(base: str, naive_url: str, limit: int) -> tuple[int, float]:
+    """The issue's naive baseline: one page at a time (`per=500`, sequential), one row at a time
+    (one autocommit `INSERT … ON CONFLICT` per case and per service), no broker."""
+    from loader.ona import sql
+    from loader.ona.rows import rows_of
+
+    tables = load_ona_tables()
+    # The same statement as the loader's, fed one row from VALUES instead of the COPY table.
+    columns = ", ".join(c for c, _ in _STAGE_TYPES)
+    values = ", ".join(f"%s::{t}" for _, t in _STAGE_TYPES)
+    case_sql = f"WITH s ({columns}) AS (VALUES ({values}))" + sql.UPSERT_CASES.replace(
+        f"FROM {sql.STAGE_CASES} s", "FROM s"
+    )
+    service_sql = (
+        "INSERT INTO services (case_id, unique_id, service_type, service_date,"
+        " source_last_updated_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (unique_id) DO UPDATE"
+        " SET case_id = EXCLUDED.case_id, service_type = EXCLUDED.service_type,"
+        " service_date = EXCLUDED.service_date,"
+        " source_last_updated_at = EXCLUDED.source_last_updated_at"
+        " WHERE services.source_last_updated_at <= EXCLUDED.source_last_updated_at"
+    )
+    session = requests.Session()
+    session.auth = (USER, PASSWORD)
+    done = 0
+    started = time.monotonic()
+    with psycopg.connect(naive_url, autocommit=True) as conn:
+        for query in QUERIES:
+            for case in _pages(session, base, dict(query.params), 500):
+                if done >= limit:
+                    break
+                raw = RawRecord.of(
+                    flow="o1",
+                    source=SourceRef(
+                        system="primero",
+                        record_type="case",
+                        record_id=str(case["id"]),
+                        updated_at=case["last_updated_at"],
+                    ),
+                    payload=case,
+                    producer="bench-naive",
+                )
+                for command in map_o1(raw, tables):
+                    rows = rows_of(command)
+                    conn.execute(case_sql, rows.case)
+                    for service in rows.services:
+                        conn.execute(service_sql, service)
+                done += 1
+    return done, time.monotonic() - started
+
+
+def run_job_chain(base: str, naive_url: str, limit: int) -> tuple[int, float]:
     """The old ONA job chain's work per batch (MAPPINGS C.1-C.5), sequentially, no broker.
 
     One batch = Job 1 (page n of query A, then page n of query B, `per=500`, one after the
@@ -368,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     suffix = new_id()[:8]
     ona_db, naive_db = f"bench_ona_{suffix}", f"bench_ona_naive_{suffix}"
+    chain_db = f"bench_ona_chain_{suffix}"
     with primero_sim(args.cases) as base, tempfile.TemporaryDirectory() as tmp:
         selected = _selected(base)
         expected_rows = len({c["case_id_display"] for c in selected})
@@ -387,13 +440,22 @@ def main(argv: list[str] | None = None) -> int:
                 f" dead letters {result['dead_letters']}; peak RSS MB {result['rss']}",
                 flush=True,
             )
+            limit = args.naive_records or len(selected)
             naive_url = _database(naive_db)
-            naive_n, naive_s = run_naive(base, naive_url, args.naive_records or len(selected))
+            naive_n, naive_s = run_naive(base, naive_url, limit)
             naive_rate = naive_n / naive_s
-            print(f"naive O1: {naive_n} records in {naive_s:.1f} s = {naive_rate:,.0f} records/s")
+            print(f"naive O1 (row at a time): {naive_n} records in {naive_s:.1f} s"
+                  f" = {naive_rate:,.0f} records/s")  # fmt: skip
+            _drop(naive_db)
+            chain_url = _database(chain_db)
+            chain_n, chain_s = run_job_chain(base, chain_url, limit)
+            chain_rate = chain_n / chain_s
+            print(f"old job chain O1 (batch upserts, no broker): {chain_n} records in"
+                  f" {chain_s:.1f} s = {chain_rate:,.0f} records/s")  # fmt: skip
         finally:
             _drop(ona_db)
             _drop(naive_db)
+            _drop(chain_db)
     ceiling = measure("pg", args.ceiling_records)["pg_records_per_s"]
     print(f"ceiling pg ({args.ceiling_records}): {ceiling:,.0f} records/s")
     figures = {
@@ -402,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratio": round(rate / ceiling, 3),
         "naive_records_per_s": round(naive_rate, 1),
         "speedup_vs_naive": round(rate / naive_rate, 2),
+        "old_job_chain_records_per_s": round(chain_rate, 1),
+        "speedup_vs_old_job_chain": round(rate / chain_rate, 2),
         "peak_rss_mb": result["rss"],
         "records": len(selected),
         "dead_letters": result["dead_letters"],
