@@ -146,7 +146,7 @@ class Pipeline:
         if name == "progres":
             return progres.build(store, progres.ProgresSettings(**config["progres"]))
         url = SecretStr(self.options.ona_url)
-        return ona.build(store, ona.OnaSettings(ona_database_url=url))
+        return ona.build(store, ona.OnaSettings(ona_database_url=url, ona_migrate=True))
 
     async def _start_inbox(self) -> None:
         settings = inbox_config.Settings(

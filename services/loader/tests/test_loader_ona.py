@@ -144,7 +144,11 @@ async def running(
         loader_target="ona",
         health_port=0,
     )
-    options: dict[str, Any] = {"ona_batch_size": 50, "ona_batch_window_ms": 20} | ona
+    options: dict[str, Any] = {
+        "ona_batch_size": 50,
+        "ona_batch_window_ms": 20,
+        "ona_migrate": True,
+    } | ona
     target = OnaTarget(OnaSettings(ona_database_url=SecretStr(ona_url), **options))
     service = await bootstrap(settings, store=MemoryControlStore(), target=target)
     probe = AmqpProbe(rabbitmq_url)

@@ -86,6 +86,7 @@ def target_for(path: Path) -> OnaTarget:
         ona_database_url=SecretStr(f"sqlite+aiosqlite:///{path}"),
         ona_batch_size=50,
         ona_batch_window_ms=10,
+        ona_migrate=True,
     )
     return OnaTarget(settings)
 

@@ -63,8 +63,9 @@ class OnaSettings(CasebridgeSettings):
         " (sqlite:///path, the local mode); a secret.",
     )
     ona_migrate: bool = Field(
-        default=True,
-        description="Bring the ONA schema to head at start-up (development databases).",
+        default=False,
+        description="Bring the ONA schema to head at start-up: an opt-in for development"
+        " databases, never ONA's own (a deployment that forgets it must not run DDL there).",
     )
     ona_batch_size: int = Field(default=500, ge=1, description="Commands per upsert batch.")
     ona_batch_window_ms: int = Field(
