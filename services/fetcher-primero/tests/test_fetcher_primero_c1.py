@@ -20,7 +20,7 @@ from casebridge.messages import RawRecord, default_registry
 from casebridge.polling import PollingService
 from casebridge.testing.memory_control_store import MemoryControlStore
 from casebridge.topology import transformer_queue
-from casebridge.transport import Outgoing
+from casebridge.transport import ConfirmCallback, Outgoing
 from fetcher_primero.bootstrap import bootstrap
 from fetcher_primero.c1_cases import CURSOR, STAGE
 from fetcher_primero.config import Settings
@@ -72,10 +72,19 @@ class FlakyTransport(MemoryTransport):
         self.count = 0
 
     async def publish(self, message: Outgoing) -> None:
-        self.count += 1
-        if self.fail_at is not None and self.count == self.fail_at:
+        if self._fails_now():
             raise PublishNotConfirmed("broker closed the channel")
         await super().publish(message)
+
+    def publish_then(self, message: Outgoing, on_done: ConfirmCallback) -> None:
+        if self._fails_now():
+            on_done(PublishNotConfirmed("broker closed the channel"))
+            return
+        super().publish_then(message, on_done)
+
+    def _fails_now(self) -> bool:
+        self.count += 1
+        return self.fail_at is not None and self.count == self.fail_at
 
 
 @dataclass

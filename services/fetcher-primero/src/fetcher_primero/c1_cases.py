@@ -13,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from casebridge.clients import PrimeroClient
 from casebridge.control import ControlStore
-from casebridge.messages import RawRecord
+from casebridge.messages import RawRecord, SourceRef
 from casebridge.publishing import MessagePublisher
-from fetcher_primero.case_record import case_record
+from casebridge.transport import Outgoing
+from fetcher_primero.case_record import PRODUCER, CaseRecordEncoder
 from fetcher_primero.watermark import parse_primero_time, primero_time, query_from
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,19 @@ class C1CasesFetch:
         self._overlap_s = overlap_s
         self._per = per
         self._referral_slots = asyncio.Semaphore(referral_concurrency)
+        # The record's body is encoded straight from the decoded case (see CaseRecordEncoder):
+        # no model built and validated per case, twice (once for its id, once to publish).
+        exchange, routing_key = publisher.route(
+            RawRecord.of(
+                flow=FLOW,
+                source=SourceRef(system="primero", record_type="case", record_id="-"),
+                payload={},
+                producer=PRODUCER,
+            )
+        )
+        self._encoder = CaseRecordEncoder(
+            flow=FLOW, query=CURSOR, exchange=exchange, routing_key=routing_key
+        )
 
     async def store(self) -> ControlStore:
         """The control store, opened on first use (opening is I/O, bootstrap is not)."""
@@ -109,7 +123,7 @@ class C1CasesFetch:
                 records = await self._prepare_page(store, page.records, in_flight)
                 if delivering is not None:
                     published += await delivering
-                in_flight = {r.message_id for r in records}
+                in_flight = {r.message_id for r in records if r.message_id}
                 delivering = asyncio.create_task(self._deliver(store, records, page.records))
             if delivering is not None:
                 published += await delivering
@@ -124,20 +138,24 @@ class C1CasesFetch:
 
     async def _prepare_page(
         self, store: ControlStore, cases: Sequence[dict[str, Any]], in_flight: set[str]
-    ) -> list[RawRecord]:
+    ) -> list[Outgoing]:
         """The page's records not yet published (nor being published), with their referrals."""
-        ids = {self._record(case, []).message_id: case for case in cases}
+        stamps = [_updated(case) for case in cases]
+        ids = {self._encoder.message_id(c, u): (c, u) for c, u in zip(cases, stamps, strict=True)}
         already = await store.seen(STAGE, ids)
-        fresh = [case for mid, case in ids.items() if mid not in already and mid not in in_flight]
-        return list(await asyncio.gather(*(self._with_referrals(case) for case in fresh)))
+        fresh = [cu for mid, cu in ids.items() if mid not in already and mid not in in_flight]
+        produced_at = datetime.now(UTC)
+        return list(
+            await asyncio.gather(*(self._with_referrals(c, u, produced_at) for c, u in fresh))
+        )
 
     async def _deliver(
-        self, store: ControlStore, records: list[RawRecord], cases: Sequence[dict[str, Any]]
+        self, store: ControlStore, records: list[Outgoing], cases: Sequence[dict[str, Any]]
     ) -> int:
         """Publish, wait for every confirm, remember, then advance the cursor past the page."""
         if records:
-            await self._publisher.publish_many(records)
-            await store.remember(STAGE, [r.message_id for r in records])
+            await self._publisher.publish_encoded(records)
+            await store.remember(STAGE, [r.message_id for r in records if r.message_id])
             log.info("c1_cases_page", cursor=CURSOR, cases=len(cases), published=len(records))
         await self._advance(store, cases)
         return len(records)
@@ -155,16 +173,14 @@ class C1CasesFetch:
             return
         await store.set_cursor(CURSOR, primero_time(newest))
 
-    async def _with_referrals(self, case: dict[str, Any]) -> RawRecord:
+    async def _with_referrals(
+        self, case: dict[str, Any], updated: datetime | None, produced_at: datetime
+    ) -> Outgoing:
         referrals: list[dict[str, Any]] = []
         if case.get("services_section"):
             async with self._referral_slots:
                 referrals = await self._client.list_referrals(str(case["id"]))
-        return self._record(case, referrals)
-
-    @staticmethod
-    def _record(case: dict[str, Any], referrals: list[dict[str, Any]]) -> RawRecord:
-        return case_record(case, flow=FLOW, query=CURSOR, payload={**case, "referrals": referrals})
+        return self._encoder.encode({**case, "referrals": referrals}, updated, produced_at)
 
     async def close(self) -> None:
         """Release the client's connections and the store."""
@@ -172,3 +188,8 @@ class C1CasesFetch:
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+
+def _updated(case: dict[str, Any]) -> datetime | None:
+    text = case.get("last_updated_at")
+    return parse_primero_time(text) if text else None

@@ -55,13 +55,17 @@ class CaseRecordEncoder:
         self.exchange = exchange
         self.routing_key = routing_key
 
+    def message_id(self, case: dict[str, Any], updated: datetime | None) -> str:
+        """The id `encode` gives `case`, without encoding it (for dedup before the work)."""
+        version: object = updated if updated is not None else _content_hash(case)
+        return deterministic_id("raw", self.flow, "primero", "case", str(case["id"]), version)
+
     def encode(
         self, case: dict[str, Any], updated: datetime | None, produced_at: datetime
     ) -> Outgoing:
         """The raw record of `case` (its `last_updated_at` already parsed as `updated`)."""
         record_id = str(case["id"])
-        version: object = updated if updated is not None else _content_hash(case)
-        message_id = deterministic_id("raw", self.flow, "primero", "case", record_id, version)
+        message_id = self.message_id(case, updated)
         correlation_id = deterministic_id("record", "primero", "case", record_id)
         body = orjson.dumps(
             {
