@@ -98,6 +98,8 @@ class _Builder:
         self.concerns: list[str] = tables["protection_concerns"]
         self.disabilities: list[str] = tables["disability_types"]
         self.languages: list[str] = tables["gambella_languages"]
+        #: OSCaR's referral ids are unique integers: one counter, not random draws that collide.
+        self.next_oscar_referral_id = 1000
         self.out = Generated()
 
     def build(self, count: int) -> Generated:
@@ -176,7 +178,10 @@ class _Builder:
         for _ in range(int(r() * 4)):
             service_type, subtype = _pick(rng, self.cambodia_services)
             agency = _pick(rng, self.agencies)
-            kind = _pick(rng, ("referral_to_oscar", "referral_from_oscar", "service_provision"))
+            # A referral from OSCaR only exists on a case OSCaR knows (C2 created it from an
+            # OSCaR client), i.e. one with an oscar_number.
+            kinds = ("referral_to_oscar", "referral_from_oscar", "service_provision")
+            kind = _pick(rng, kinds if case.get("oscar_number") else (kinds[0], kinds[2]))
             row: dict[str, Any] = {
                 "unique_id": rng_uuid(rng),
                 "service_response_type": kind,
@@ -188,7 +193,8 @@ class _Builder:
             }
             if kind == "referral_from_oscar":
                 row["oscar_referring_organization"] = agency
-                row["oscar_referral_id_a4ac8a5"] = str(1000 + int(r() * 90000))
+                row["oscar_referral_id_a4ac8a5"] = str(self.next_oscar_referral_id)
+                self.next_oscar_referral_id += 1
                 row["referral_status_edf41f2"] = _pick(
                     rng, ("pending_310366", "accepted_340953", "rejected_936484")
                 )
