@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pika import frame, spec
+from pika.connection import Connection
 from pika.exceptions import InvalidFrameError
 
 from casebridge.amqp.wire import FastConnection
@@ -111,3 +112,41 @@ def test_reading_stops_once_a_frame_closed_the_connection() -> None:
     reader._process_frame = close_after_first  # type: ignore[method-assign]
     reader.feed(_deliveries(3))
     assert len(reader.frames) == 1
+
+
+class _Writer:
+    """The state `_send_message` touches; records what would be written."""
+
+    def __init__(self) -> None:
+        self._body_max_length = 4088  # a 4 KB frame_max, as a broker may negotiate
+        self.frames_sent = 0
+        self.written: list[bytes] = []
+
+    def _output_marshaled_frames(self, frames: Any) -> None:  # pika's path
+        self.written.extend(frames)
+        self.frames_sent += len(frames)
+
+    def _queue(self, data: Any, frames: int) -> None:  # ours
+        self.written.extend(data)
+        self.frames_sent += frames
+
+
+@pytest.mark.parametrize("size", [0, 1, 3000, 4088, 4089, 20000])
+@pytest.mark.parametrize("headers", [None, {"cb-attempts": 2, "x": "é"}])
+def test_a_publish_is_marshalled_byte_for_byte_like_pika(size: int, headers: Any) -> None:
+    method = spec.Basic.Publish(exchange="cb.raw", routing_key="c1.primero", mandatory=True)
+    props = spec.BasicProperties(
+        delivery_mode=2, headers=headers, message_id="m-1", correlation_id="c-1", type="raw"
+    )
+    body = bytes(random.Random(size).randrange(256) for _ in range(size))
+    theirs, ours = _Writer(), _Writer()
+    Connection._send_message(theirs, 5, method, (props, body))  # type: ignore[arg-type]
+    FastConnection._send_message(ours, 5, method, (props, body))  # type: ignore[arg-type]
+    assert b"".join(ours.written) == b"".join(theirs.written)
+    assert ours.frames_sent == theirs.frames_sent
+
+
+def test_the_servers_protocol_header_reply_reaches_pika() -> None:
+    reader = _Reader()
+    reader.feed(b"AMQP\x00\x00\x09\x01")
+    assert [type(f) for f in reader.frames] == [frame.ProtocolHeader]
