@@ -66,18 +66,24 @@ _CASE_SELECT = """
     s.source_last_updated_at
 """
 #: Compared on equal versions (everything but the key, the load time and the version).
-_CASE_VALUES = CASE_TABLE_COLUMNS[2:-1]
-_SERVICE_VALUES = ("case_id", "service_type", "service_date")
+CASE_VALUES = CASE_TABLE_COLUMNS[2:-1]
+SERVICE_VALUES = ("case_id", "service_type", "service_date")
 
 
-def _guard(table: str, columns: tuple[str, ...]) -> str:
+def stale_write_guard(table: str, columns: tuple[str, ...], *, differs: str) -> str:
+    """The upsert's WHERE: a newer source version, or the same one with other values (a
+    re-run writes nothing). `differs` is the dialect's null-safe inequality."""
     mine = ", ".join(f"{table}.{c}" for c in columns)
     theirs = ", ".join(f"EXCLUDED.{c}" for c in columns)
     return (
         f"{table}.source_last_updated_at < EXCLUDED.source_last_updated_at"
         f" OR ({table}.source_last_updated_at = EXCLUDED.source_last_updated_at"
-        f" AND ({mine}) IS DISTINCT FROM ({theirs}))"
+        f" AND ({mine}) {differs} ({theirs}))"
     )
+
+
+def _guard(table: str, columns: tuple[str, ...]) -> str:
+    return stale_write_guard(table, columns, differs="IS DISTINCT FROM")
 
 
 # Built from the constant column names above only; no value is ever interpolated.
@@ -89,7 +95,7 @@ LEFT JOIN locations_lookup lc ON lc.code = s.current_district_key
 LEFT JOIN locations_lookup lg ON lg.code = s.caregiver_district_key
 ON CONFLICT (case_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in CASE_TABLE_COLUMNS[1:])}
-WHERE {_guard("cases", _CASE_VALUES)}
+WHERE {_guard("cases", CASE_VALUES)}
 RETURNING case_id
 """  # noqa: S608
 
@@ -100,6 +106,6 @@ FROM {STAGE_SERVICES}
 ON CONFLICT (unique_id) DO UPDATE SET
     case_id = EXCLUDED.case_id, service_type = EXCLUDED.service_type,
     service_date = EXCLUDED.service_date, source_last_updated_at = EXCLUDED.source_last_updated_at
-WHERE {_guard("services", _SERVICE_VALUES)}
+WHERE {_guard("services", SERVICE_VALUES)}
 RETURNING case_id
 """  # noqa: S608

@@ -22,7 +22,14 @@ import structlog
 from sqlalchemy.engine import make_url
 
 from loader.ona.rows import CASE_COLUMNS, SERVICE_COLUMNS, OnaRows
-from loader.ona.sql import CASE_TABLE_COLUMNS, STAGE_CASES, STAGE_SERVICES
+from loader.ona.sql import (
+    CASE_TABLE_COLUMNS,
+    CASE_VALUES,
+    SERVICE_VALUES,
+    STAGE_CASES,
+    STAGE_SERVICES,
+    stale_write_guard,
+)
 from loader.ona.writer import DatabaseUnavailable, RowRefused, WriteFailed
 
 log = structlog.get_logger(__name__)
@@ -39,18 +46,9 @@ _SERVICE_MARKS = ", ".join("?" * (len(SERVICE_COLUMNS) + 1))
 STAGE_CASE = f"INSERT INTO {STAGE_CASES} VALUES ({_CASE_MARKS})"  # noqa: S608
 STAGE_SERVICE = f"INSERT INTO {STAGE_SERVICES} VALUES ({_SERVICE_MARKS})"  # noqa: S608
 
-_CASE_VALUES = CASE_TABLE_COLUMNS[2:-1]
-_SERVICE_VALUES = ("case_id", "service_type", "service_date")
-
 
 def _guard(table: str, columns: tuple[str, ...]) -> str:
-    mine = ", ".join(f"{table}.{c}" for c in columns)
-    theirs = ", ".join(f"excluded.{c}" for c in columns)
-    return (
-        f"{table}.source_last_updated_at < excluded.source_last_updated_at"
-        f" OR ({table}.source_last_updated_at = excluded.source_last_updated_at"
-        f" AND ({mine}) IS NOT ({theirs}))"
-    )
+    return stale_write_guard(table, columns, differs="IS NOT")
 
 
 # `WHERE true` before ON CONFLICT: SQLite's parser needs it after a join (its documented rule).
@@ -68,7 +66,7 @@ LEFT JOIN locations_lookup lg ON lg.code = s.caregiver_district_key
 WHERE true
 ON CONFLICT (case_id) DO UPDATE SET
     {", ".join(f"{c} = excluded.{c}" for c in CASE_TABLE_COLUMNS[1:])}
-WHERE {_guard("cases", _CASE_VALUES)}
+WHERE {_guard("cases", CASE_VALUES)}
 RETURNING case_id
 """  # noqa: S608
 
@@ -80,7 +78,7 @@ WHERE true
 ON CONFLICT (unique_id) DO UPDATE SET
     case_id = excluded.case_id, service_type = excluded.service_type,
     service_date = excluded.service_date, source_last_updated_at = excluded.source_last_updated_at
-WHERE {_guard("services", _SERVICE_VALUES)}
+WHERE {_guard("services", SERVICE_VALUES)}
 RETURNING case_id
 """  # noqa: S608
 
