@@ -133,6 +133,14 @@ def test_environment_switches_the_infrastructure() -> None:
     assert defaults.control_url("inbox") == "sqlite+aiosqlite:///.local/control-inbox.db"
 
 
+def test_secrets_come_from_file_variables_as_for_the_services(tmp_path: Path) -> None:
+    secret = tmp_path / "rabbitmq_url"
+    secret.write_text("amqp://ops:s3cret@broker:5672/%2F\n")
+    options = Options.from_args([], {"RABBITMQ_URL_FILE": str(secret), "RABBITMQ_URL": "amqp://x"})
+    assert options.rabbitmq_url == "amqp://ops:s3cret@broker:5672/%2F"  # the file wins
+    assert options.transport == "amqp"
+
+
 def test_owned_files_only_are_reset(tmp_path: Path) -> None:
     data = tmp_path / ".local"
     data.mkdir()

@@ -111,9 +111,18 @@ class Options:
             poll_interval_s=args.interval,
             settle_timeout_s=args.timeout,
             progress=not args.no_progress,
-            rabbitmq_url=env.get("RABBITMQ_URL") or None,
-            topology_prefix=env.get("TOPOLOGY_PREFIX") or DEFAULT_PREFIX,
-            control_database_url=env.get("CONTROL_DATABASE_URL") or None,
-            ona_database_url=env.get("ONA_DATABASE_URL") or None,
-            log_level=env.get("LOG_LEVEL") or "INFO",
+            rabbitmq_url=_from_env(env, "RABBITMQ_URL"),
+            topology_prefix=_from_env(env, "TOPOLOGY_PREFIX") or DEFAULT_PREFIX,
+            control_database_url=_from_env(env, "CONTROL_DATABASE_URL"),
+            ona_database_url=_from_env(env, "ONA_DATABASE_URL"),
+            log_level=_from_env(env, "LOG_LEVEL") or "INFO",
         )
+
+
+def _from_env(env: Mapping[str, str], name: str) -> str | None:
+    """`NAME`, or the content of the file `NAME_FILE` names (which wins), as the services read
+    their settings (casebridge.settings); unset or empty is None."""
+    path = env.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    return env.get(name) or None
