@@ -176,9 +176,8 @@ async def test_p1_several_cases_with_one_unhcr_number_is_dead_lettered_naming_th
         assert follow_ups(loader, unique_prefix) == []
 
 
-async def test_p4_patches_the_in_progress_referral_matched_by_suffix(
-    primero: RunningPrimero, api: PrimeroClient, store: MemoryControlStore, unique_prefix: str
-) -> None:
+async def _case_with_a_unhcr_referral(api: PrimeroClient) -> dict[str, Any]:
+    """A case with one service referred to UNHCR, arranged the way a Primero user does."""
     created = await api.create_case(
         {
             "module_id": "primeromodule-cp",
@@ -187,7 +186,7 @@ async def test_p4_patches_the_in_progress_referral_matched_by_suffix(
         }
     )
     case = await api.get_case(created["id"])
-    response = await api._call(  # arrange a referral to UNHCR the way a Primero user does
+    await api._call(
         "POST",
         f"/api/v2/cases/{case['id']}/referrals",
         json={
@@ -198,7 +197,15 @@ async def test_p4_patches_the_in_progress_referral_matched_by_suffix(
             }
         },
     )
-    referral_id = response.json()["data"]["id"]
+    return case
+
+
+async def test_p4_patches_the_in_progress_referral_matched_by_suffix(
+    primero: RunningPrimero, api: PrimeroClient, store: MemoryControlStore, unique_prefix: str
+) -> None:
+    case = await _case_with_a_unhcr_referral(api)
+    [created_referral] = await api.list_referrals(case["id"])
+    referral_id = created_referral["id"]
     decision = {
         "service_suffix": ROW1[-12:],
         "progres_interoperabilityreferralnumber": "REF-IOP-1",
@@ -222,6 +229,41 @@ async def test_p4_patches_the_in_progress_referral_matched_by_suffix(
     [referral] = await api.list_referrals(case["id"])
     assert referral["id"] == referral_id
     assert referral["status"] == "rejected"
+
+
+async def test_a_decision_naming_no_referral_of_the_case_is_dead_lettered_after_the_rest(
+    primero: RunningPrimero, api: PrimeroClient, store: MemoryControlStore, unique_prefix: str
+) -> None:
+    case = await _case_with_a_unhcr_referral(api)
+    [referral] = await api.list_referrals(case["id"])
+    decisions = [
+        {
+            "service_suffix": ROW1[-12:],
+            "progres_interoperabilityreferralnumber": "REF-IOP-1",
+            "data": {"status": "accepted", "type": "Referral", "record_type": "case"},
+        },
+        {
+            "service_suffix": "000000000000",
+            "progres_interoperabilityreferralnumber": "REF-IOP-404",
+            "data": {"status": "accepted", "type": "Referral", "record_type": "case"},
+        },
+    ]
+    cmd = command(
+        "primero",
+        "progres_referral_decision",
+        {"case_id": case["case_id"]},
+        {"decisions": decisions},
+    )
+    async with running_loader(primero_loader(primero, store), store, unique_prefix) as loader:
+        await loader.send(cmd)
+        await wait_for(lambda: loader.finished() == 1)
+        assert loader.counts() == {"dead_lettered": 1}
+        [letter] = loader.dead_letters()
+    assert "REF-IOP-404" in letter.error_message
+    assert "REF-IOP-1 " not in letter.error_message
+    [after] = await api.list_referrals(case["id"])
+    assert after["id"] == referral["id"]
+    assert after["status"] == "accepted"  # the matched decision was applied
 
 
 async def test_progres_target_sends_each_type_to_its_endpoint_once(

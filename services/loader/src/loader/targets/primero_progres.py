@@ -10,8 +10,10 @@
   `progres` loader, with the Primero `case_id` and owner.
 - `progres_referral_decision` (P4): the case by `case_id` (none or several -> permanent), its
   referrals; per decision the first `in_progress` referral whose `service_record_id` ends with
-  the 12-char suffix is PATCHed with the decision. No such referral -> logged and skipped (a
-  repeat finds the referral already decided).
+  the 12-char suffix is PATCHed with the decision. A referral with that suffix that is already
+  decided -> skipped (a repeat, or decided in Primero meanwhile). No referral with that suffix at
+  all -> after the others are applied, a permanent error naming the DTP referral numbers (the
+  old job logged "Skipping update" and the decision was lost from sight).
 """
 
 from __future__ import annotations
@@ -91,12 +93,16 @@ class ProgresOperations:
         await self._limiter.acquire()
         referrals = await self._client.list_referrals(record_id)
         taken: set[str] = set()
+        unmatched: list[str] = []
         for decision in decisions:
             suffix = str(decision.get("service_suffix") or "")
             referral = _matching_referral(referrals, suffix, taken)
             number = decision.get("progres_interoperabilityreferralnumber")
             if referral is None:
-                log.info("progres_decision_unmatched", case_id=case_id, referral_number=number)
+                if any(_service_of(r).endswith(suffix) for r in referrals if suffix):
+                    log.info("progres_decision_already_decided", referral_number=number)
+                else:
+                    unmatched.append(f"{number} (service …{suffix})")
                 continue
             taken.add(str(referral["id"]))
             body = {**(decision.get("data") or {}), "id": referral["id"], "record_id": record_id}
@@ -104,6 +110,11 @@ class ProgresOperations:
             await self._client.update_referral(record_id, str(referral["id"]), body)
             log.info(
                 "progres_decision_applied", referral_id=referral["id"], status=body.get("status")
+            )
+        if unmatched:
+            raise PermanentError(
+                f"case {case_id} has no referral for DTP's decision on {', '.join(unmatched)};"
+                " the decision cannot be synced"
             )
         return Written(target_id=record_id)
 
@@ -125,13 +136,16 @@ def _merge_rows(rows: list[dict[str, Any]], current: list[Any]) -> list[dict[str
     return merged
 
 
+def _service_of(referral: Case) -> str:
+    return str(referral.get("service_record_id") or "")
+
+
 def _matching_referral(referrals: list[Case], suffix: str, taken: set[str]) -> Case | None:
     if not suffix:
         return None
     for referral in referrals:
-        service = str(referral.get("service_record_id") or "")
         if (
-            service.endswith(suffix)
+            _service_of(referral).endswith(suffix)
             and referral.get("status") == IN_PROGRESS
             and str(referral.get("id")) not in taken
         ):
