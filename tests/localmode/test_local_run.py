@@ -48,6 +48,11 @@ async def test_every_count_is_a_real_outcome(tmp_path: Path) -> None:
             await pipeline.fetch_once()
             pushed = await pipeline.push_dtp()
             assert await wait_drained(pipeline.backlog(), pipeline.in_flight, timeout_s=60)
+            p4_before = tally["p4"].loaded
+            answered = await pipeline.answer_dtp_referrals()  # DTP decides what P3 sent it
+            assert answered == len(sims.dtp.sim.answered) > 0
+            assert await wait_drained(pipeline.backlog(), pipeline.in_flight, timeout_s=60)
+            answers = sims.dtp.sim.pushed[-answered:]
             dead = {
                 name: [DeadLetter.from_message(m.body, m.headers) for m in queue.messages]
                 for name, queue in pipeline.broker.queues.items()
@@ -76,8 +81,11 @@ async def test_every_count_is_a_real_outcome(tmp_path: Path) -> None:
     refused = len(dead.get(f"{options.topology_prefix}.loader.oscar.dlq", []))
     assert len(writes) == counts["c1"].loaded + refused
     assert counts["c1"].loaded > 0
-    # P1 + P4 fetched = the webhooks the inbox accepted (202)
-    assert counts["p1"].fetched + counts["p4"].fetched == pushed.count(202)
+    # P1 + P4 fetched = the webhooks the inbox accepted (202), the answers to P3 included
+    assert [a.status for a in answers] == [202] * answered
+    assert counts["p1"].fetched + counts["p4"].fetched == pushed.count(202) + answered
+    # every answer names a referral Primero really sent: each is loaded into Primero
+    assert counts["p4"].loaded == p4_before + answered
 
 
 async def test_run_prints_each_flow_and_a_second_run_starts_clean(tmp_path: Path) -> None:

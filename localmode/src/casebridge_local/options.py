@@ -29,7 +29,7 @@ class Options:
     cases: int = 200
     oscar_clients: int = 50
     dtp_referrals: int = 20
-    dtp_decisions: int = 5
+    dtp_decisions: int = 0
     poll_interval_s: float = 30.0
     settle_timeout_s: float = 300.0
     progress: bool = True
@@ -88,7 +88,10 @@ class Options:
             "--dtp-referrals", type=int, default=20, help="generated DTP referral webhooks"
         )
         parser.add_argument(
-            "--dtp-decisions", type=int, default=5, help="generated DTP decision webhooks"
+            "--dtp-decisions",
+            type=int,
+            default=0,
+            help="extra generated DTP decisions on unknown cases (dead-lettered: try a replay)",
         )
         parser.add_argument(
             "--interval",

@@ -25,7 +25,7 @@ from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
 from casebridge_local.drain import AmqpBacklog, Backlog, MemoryBacklog
 from casebridge_local.options import Options
-from casebridge_local.simulators import Simulators
+from casebridge_local.simulators import SEED, Simulators
 from casebridge_local.tally import Tally
 from casebridge_local.taps import CountingRouter, CountingTarget, CountingTransport
 from fetcher_oscar import bootstrap as fetcher_oscar
@@ -214,6 +214,14 @@ class Pipeline:
     async def push_dtp(self) -> list[int | None]:
         """DTP pushes its outbox (P1 referrals, P4 decisions) to the inbox."""
         return await self.sims.push_dtp_outbox(self.inbox_url, self.inbox_key)
+
+    async def answer_dtp_referrals(self) -> int:
+        """DTP decides on the referrals Primero sent it (P3) and pushes the decisions (P4), as
+        its reviewers would: the demo's decisions then name cases that exist."""
+        added = self.sims.dtp.sim.decide_received(seed=SEED)
+        if added:
+            await self.push_dtp()
+        return added
 
     async def stop_fetchers(self) -> None:
         """Stop polling (a pass in progress finishes) and release the fetchers' resources."""

@@ -78,13 +78,20 @@ async def _once(pipeline: Pipeline, bars: FlowBars) -> int:
     await pipeline.fetch_once()
     bars.refresh()
     await pipeline.push_dtp()
-    drained = await wait_drained(
+    drained = await _drained(pipeline, bars)
+    # Then DTP answers the referrals Primero sent it in this run (P3 -> P4).
+    if drained and await pipeline.answer_dtp_referrals():
+        drained = await _drained(pipeline, bars)
+    return 0 if drained else NOT_DRAINED
+
+
+async def _drained(pipeline: Pipeline, bars: FlowBars) -> bool:
+    return await wait_drained(
         pipeline.backlog(),
         pipeline.in_flight,
         timeout_s=pipeline.options.settle_timeout_s,
         on_poll=bars.refresh,
     )
-    return 0 if drained else NOT_DRAINED
 
 
 async def _follow(pipeline: Pipeline, bars: FlowBars, stop: asyncio.Event) -> int:
@@ -96,18 +103,14 @@ async def _follow(pipeline: Pipeline, bars: FlowBars, stop: asyncio.Event) -> in
         await pipeline.push_dtp()
         while not stop.is_set():
             bars.refresh()
+            await pipeline.answer_dtp_referrals()  # pushes only when P3 sent something new
             try:
                 await asyncio.wait_for(stop.wait(), 0.2)
             except TimeoutError:
                 continue
         # Stop the polling first, then let what is queued finish before the consumers stop.
         await pipeline.stop_fetchers()
-        drained = await wait_drained(
-            pipeline.backlog(),
-            pipeline.in_flight,
-            timeout_s=pipeline.options.settle_timeout_s,
-            on_poll=bars.refresh,
-        )
+        drained = await _drained(pipeline, bars)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -35,6 +35,21 @@ def test_seed_generate_fills_the_outbox(dtp, http):
     assert added.json() == {"added": 7, "outbox": 7}
 
 
+def test_decide_received_answers_each_received_referral_once(dtp, http):
+    send(dtp, http)
+    send(dtp, http)  # the same referral re-sent: one answer
+    other = {**BODY, "id": "case2#ba9876543210"}
+    http.post(dtp.url + INCOMING_REFERRAL, json=other, headers=dtp.auth_headers())
+    seed = {"source": "decide_received", "seed": 3}
+    assert http.post(dtp.url + "/__sim/seed", json=seed).json() == {"added": 2, "outbox": 2}
+    assert http.post(dtp.url + "/__sim/seed", json=seed).json() == {"added": 0, "outbox": 2}
+    messages = http.get(dtp.url + "/__sim/outbox").json()["messages"]
+    items = [m["interventions"][0] for m in messages]
+    assert {m["request_type"] for m in messages} == {"PrimeroIncomingReferralDecision"}
+    assert [i["progres_orgreferralid"] for i in items] == [BODY["id"], other["id"]]
+    assert {i["progres_reviewdecision"] for i in items} <= {"125080000", "125080001"}
+
+
 def test_journal_has_method_path_body_time_in_order(dtp, http):
     send(dtp, http)
     (entry,) = http.get(dtp.url + "/__sim/requests").json()["requests"]

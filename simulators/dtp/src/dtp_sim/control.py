@@ -69,6 +69,8 @@ def build_control(sim: DtpSim) -> APIRouter:
         source = body.get("source", "samples")
         if source == "samples":
             added = sim.seed_samples()
+        elif source == "decide_received":
+            added = sim.decide_received(int(body.get("seed", 0)))
         elif source == "generate":
             added = sim.seed_generated(
                 int(body.get("referrals", 0)),

@@ -39,6 +39,11 @@ SITE_CODES = ("989", "811", "803")
 DEFAULT_NOW = datetime(2025, 3, 20, tzinfo=UTC)
 
 
+#: Accepted, rejected: what DTP's reviewers answer (REVIEW_DECISIONS also holds a code the
+#: old job passed through raw, kept there to exercise that path).
+ACCEPTED_OR_REJECTED = REVIEW_DECISIONS[:2]
+
+
 def _pick(rng: random.Random, items: Sequence[T]) -> T:
     return items[int(rng.random() * len(items))]
 
@@ -156,6 +161,24 @@ def decision_intervention(rng: random.Random, number: int, now: datetime) -> dic
         item["progres_interoperabiltyreferralrejectionreason"] = reason
         item["progres_interoperabilityreferralrejectionomment"] = "No record for this individual"
     return item
+
+
+def decisions_answering(
+    referral_ids: Sequence[str], *, seed: int = 0, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One decision webhook per referral Primero sent (its `id`, echoed back as
+    `progres_orgreferralid`, as DTP does), accepted or rejected (the two codes DTP answers
+    with), so the decision flow can close the loop on referrals that really exist."""
+    rng = random.Random(seed)
+    now = now or DEFAULT_NOW
+    messages = []
+    for number, referral_id in enumerate(referral_ids, start=1):
+        item = decision_intervention(rng, number, now)
+        item["progres_orgreferralid"] = referral_id
+        if item["progres_reviewdecision"] not in ACCEPTED_OR_REJECTED:
+            item["progres_reviewdecision"] = ACCEPTED_OR_REJECTED[number % 2]
+        messages.append({"interventions": [item], "request_type": DECISION_WEBHOOK})
+    return messages
 
 
 def generate_decision_messages(

@@ -69,6 +69,8 @@ class DtpSim:
     received: list[Received] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     pushed: list[Pushed] = field(default_factory=list)
+    #: Referral ids `decide_received` has answered.
+    answered: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.faults.reseed(self.config.seed)
@@ -78,6 +80,7 @@ class DtpSim:
         self.received.clear()
         self.outbox.clear()
         self.pushed.clear()
+        self.answered.clear()
         self.journal.clear()
         self.faults.clear()
         self.faults.reseed(self.config.seed)
@@ -87,6 +90,25 @@ class DtpSim:
         from dtp_sim.samples import reference_decisions, reference_referrals
 
         messages = reference_referrals() + reference_decisions()
+        self.outbox.extend(messages)
+        return len(messages)
+
+    def decide_received(self, seed: int = 0) -> int:
+        """Queue a decision for every Primero referral received and not yet answered."""
+        from dtp_sim.endpoints import RECEIVE_INCOMING_REFERRAL
+        from dtp_sim.generate import decisions_answering
+
+        ids = [
+            str(r.body["id"])
+            for r in self.received
+            if isinstance(r.body, dict)
+            and r.body.get("request_type") == RECEIVE_INCOMING_REFERRAL
+            and r.body.get("id")
+            and str(r.body["id"]) not in self.answered
+        ]
+        ids = list(dict.fromkeys(ids))  # a re-sent referral is answered once
+        self.answered.update(ids)
+        messages = decisions_answering(ids, seed=seed, now=self.clock.now())
         self.outbox.extend(messages)
         return len(messages)
 
