@@ -5,9 +5,10 @@ The fetchers keep one cursor per source query in the control store and start eac
 cursor (minus their overlap). Lowering the cursors to T makes the next pass re-read everything
 changed since T. Every record version already published has the same deterministic message id
 as before and is dropped by the fetcher's dedup (and the loaders' processed-message record);
-what the window holds that was never published goes out. A cursor already at or before T is
-left as it is. The command changes no fetcher code path and imports no service: it writes the
-cursors the fetchers read, in their own format, and is audited (old and new values).
+what the window holds that was never published goes out. (O1 remembers only its overlap, so it
+re-sends the whole window; the ONA upsert makes the repeats no-ops.) A cursor already at or
+before T is left as it is. The command changes no fetcher code path and imports no service: it
+writes the cursors the fetchers read, in their own format, and is audited (old and new values).
 """
 
 from __future__ import annotations
