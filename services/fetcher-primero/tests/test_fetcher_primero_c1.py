@@ -22,7 +22,7 @@ from casebridge.testing.memory_control_store import MemoryControlStore
 from casebridge.topology import transformer_queue
 from casebridge.transport import ConfirmCallback, Outgoing
 from fetcher_primero.bootstrap import bootstrap
-from fetcher_primero.c1_cases import CURSOR, STAGE
+from fetcher_primero.c1_cases import CURSOR, PUBLISHED_THROUGH, STAGE
 from fetcher_primero.config import Settings
 from fetcher_primero.watermark import parse_primero_time, primero_time
 from primero_sim.testing import RunningPrimero, running_primero
@@ -172,6 +172,34 @@ async def test_a_second_pass_publishes_nothing_new(harness: Harness) -> None:
     assert len(await harness.store.seen(STAGE, [r.message_id for r in harness.published()])) == 300
 
 
+async def test_only_cases_at_or_before_the_published_mark_are_looked_up(harness: Harness) -> None:
+    looked_up: list[str] = []
+    seen = harness.store.seen
+
+    async def recording(stage: str, message_ids: Any) -> set[str]:
+        ids = list(message_ids)
+        looked_up.extend(ids)
+        return await seen(stage, ids)
+
+    harness.store.seen = recording  # type: ignore[method-assign]
+    harness.sim.state.seed_generated(300, seed=3)
+    assert await harness.fetch() == 300
+    assert looked_up == []  # nothing was published through any point yet
+    mark = await harness.store.get_cursor(PUBLISHED_THROUGH)
+    assert mark is not None
+    assert mark.value == newest(harness.sim)
+
+    case_id = next(iter(harness.sim.state.store.all_ids()))
+    later = primero_time(parse_primero_time(newest(harness.sim)) + timedelta(minutes=10))
+    touch(harness.sim, case_id, later, mosvy_number="M-2")
+    assert await harness.fetch() == 1
+    # The re-read overlap was looked up (and dropped); the new version was not.
+    by_id = {r.message_id: r for r in harness.published()}
+    assert looked_up
+    assert all(by_id[m].source.updated_at <= parse_primero_time(mark.value) for m in looked_up)
+    assert harness.published()[-1].message_id not in looked_up
+
+
 async def test_an_update_is_published_as_a_new_version(harness: Harness) -> None:
     harness.sim.state.seed_generated(50, seed=3)
     await harness.fetch()
@@ -220,7 +248,7 @@ async def test_cursor_stays_until_every_record_of_the_page_is_confirmed(harness:
     with pytest.raises(PublishNotConfirmed):
         await harness.fetch()
     page1_max = sorted(c["last_updated_at"] for c in harness.sim.state.store.records())[999]
-    assert harness.store.cursor_writes == [(CURSOR, page1_max)]
+    assert [w for w in harness.store.cursor_writes if w[0] == CURSOR] == [(CURSOR, page1_max)]
     harness.transport.fail_at = None
     await harness.fetch()
     assert {r.source.record_id for r in harness.published()} == set(

@@ -29,6 +29,11 @@ from fetcher_primero.watermark import parse_primero_time, primero_time, query_fr
 log = structlog.get_logger(__name__)
 
 CURSOR = "primero:c1-cases"
+#: The newest `last_updated_at` ever handed to the broker (written before each page is sent).
+#: A case updated after it cannot have been published, so only cases at or before it are
+#: looked up in the processed ids: the lookup of a page of new cases was the slowest step of a
+#: page. `casebridge fetch` lowers CURSOR only, so what a backfill re-reads is still checked.
+PUBLISHED_THROUGH = f"{CURSOR}.published-through"
 STAGE = "fetcher-primero"
 FLOW = "c1"
 #: Extra sweeps when records moved while paging (see `C1CasesFetch.run`).
@@ -53,6 +58,7 @@ class C1CasesFetch:
         self._publisher = publisher
         self._open_store = open_store
         self._store: ControlStore | None = None
+        self._through: datetime | None = None
         self._start_cursor = start_cursor
         self._overlap_s = overlap_s
         self._per = per
@@ -87,6 +93,10 @@ class C1CasesFetch:
         """
         store = await self.store()
         stored = await store.get_cursor(CURSOR)
+        mark = await store.get_cursor(PUBLISHED_THROUGH)
+        # A store from before the mark existed: the cursor is what was published through.
+        known = [parse_primero_time(c.value) for c in (stored, mark) if c is not None]
+        self._through = max(known) if known else None
         start = stored.value if stored is not None else self._start_cursor
         since = query_from(start, self._overlap_s)
         published = 0
@@ -113,6 +123,9 @@ class C1CasesFetch:
         versions: dict[str, Any] = {}
         moved = False
         published = 0
+        # Fixed for the sweep (a resweep takes the mark its predecessor moved): pages come in
+        # `last_updated_at` order, and the page being delivered is excluded by `in_flight`.
+        check_until = self._through
         delivering: asyncio.Task[int] | None = None
         in_flight: set[str] = set()
         try:
@@ -120,7 +133,7 @@ class C1CasesFetch:
                 for case in page.records:
                     before = versions.setdefault(str(case.get("id")), case.get("last_updated_at"))
                     moved = moved or before != case.get("last_updated_at")
-                records = await self._prepare_page(store, page.records, in_flight)
+                records = await self._prepare_page(store, page.records, in_flight, check_until)
                 if delivering is not None:
                     published += await delivering
                 in_flight = {r.message_id for r in records if r.message_id}
@@ -137,12 +150,21 @@ class C1CasesFetch:
         return published, moved
 
     async def _prepare_page(
-        self, store: ControlStore, cases: Sequence[dict[str, Any]], in_flight: set[str]
+        self,
+        store: ControlStore,
+        cases: Sequence[dict[str, Any]],
+        in_flight: set[str],
+        check_until: datetime | None,
     ) -> list[Outgoing]:
         """The page's records not yet published (nor being published), with their referrals."""
         stamps = [_updated(case) for case in cases]
         ids = {self._encoder.message_id(c, u): (c, u) for c, u in zip(cases, stamps, strict=True)}
-        already = await store.seen(STAGE, ids)
+        maybe_published = [
+            mid
+            for mid, (_, u) in ids.items()
+            if u is None or (check_until is not None and u <= check_until)
+        ]
+        already = await store.seen(STAGE, maybe_published) if maybe_published else set()
         fresh = [cu for mid, cu in ids.items() if mid not in already and mid not in in_flight]
         produced_at = datetime.now(UTC)
         return list(
@@ -154,11 +176,23 @@ class C1CasesFetch:
     ) -> int:
         """Publish, wait for every confirm, remember, then advance the cursor past the page."""
         if records:
+            await self._mark_published_through(store, cases)
             await self._publisher.publish_encoded(records)
             await store.remember(STAGE, [r.message_id for r in records if r.message_id])
             log.info("c1_cases_page", cursor=CURSOR, cases=len(cases), published=len(records))
         await self._advance(store, cases)
         return len(records)
+
+    async def _mark_published_through(
+        self, store: ControlStore, cases: Sequence[dict[str, Any]]
+    ) -> None:
+        """Move the mark to the page's newest case before it is sent (a send that then fails
+        leaves the mark ahead: its cases are looked up next time, and were not published)."""
+        stamps = [u for u in map(_updated, cases) if u is not None]
+        if not stamps or (self._through is not None and max(stamps) <= self._through):
+            return
+        self._through = max(stamps)
+        await store.set_cursor(PUBLISHED_THROUGH, primero_time(self._through))
 
     async def _advance(self, store: ControlStore, cases: Sequence[dict[str, Any]]) -> None:
         """Move the cursor to the page's newest `last_updated_at`, never backwards."""
