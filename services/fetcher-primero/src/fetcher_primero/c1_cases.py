@@ -133,11 +133,18 @@ class C1CasesFetch:
                 for case in page.records:
                     before = versions.setdefault(str(case.get("id")), case.get("last_updated_at"))
                     moved = moved or before != case.get("last_updated_at")
-                records = await self._prepare_page(store, page.records, in_flight, check_until)
+                stamps = [_updated(case) for case in page.records]
+                known = [u for u in stamps if u is not None]
+                newest = max(known) if known else None
+                records = await self._prepare_page(
+                    store, page.records, stamps, in_flight, check_until
+                )
                 if delivering is not None:
                     published += await delivering
                 in_flight = {r.message_id for r in records if r.message_id}
-                delivering = asyncio.create_task(self._deliver(store, records, page.records))
+                delivering = asyncio.create_task(
+                    self._deliver(store, records, newest, len(page.records))
+                )
             if delivering is not None:
                 published += await delivering
                 delivering = None
@@ -153,11 +160,11 @@ class C1CasesFetch:
         self,
         store: ControlStore,
         cases: Sequence[dict[str, Any]],
+        stamps: Sequence[datetime | None],
         in_flight: set[str],
         check_until: datetime | None,
     ) -> list[Outgoing]:
         """The page's records not yet published (nor being published), with their referrals."""
-        stamps = [_updated(case) for case in cases]
         ids = {self._encoder.message_id(c, u): (c, u) for c, u in zip(cases, stamps, strict=True)}
         maybe_published = [
             mid
@@ -172,37 +179,31 @@ class C1CasesFetch:
         )
 
     async def _deliver(
-        self, store: ControlStore, records: list[Outgoing], cases: Sequence[dict[str, Any]]
+        self, store: ControlStore, records: list[Outgoing], newest: datetime | None, cases: int
     ) -> int:
-        """Publish, wait for every confirm, remember, then advance the cursor past the page."""
+        """Publish, wait for every confirm, remember, then advance the cursor past the page
+        (`newest`: the page's newest `last_updated_at`, of all its `cases`)."""
         if records:
-            await self._mark_published_through(store, cases)
+            await self._mark_published_through(store, newest)
             await self._publisher.publish_encoded(records)
             await store.remember(STAGE, [r.message_id for r in records if r.message_id])
-            log.info("c1_cases_page", cursor=CURSOR, cases=len(cases), published=len(records))
-        await self._advance(store, cases)
+            log.info("c1_cases_page", cursor=CURSOR, cases=cases, published=len(records))
+        await self._advance(store, newest)
         return len(records)
 
-    async def _mark_published_through(
-        self, store: ControlStore, cases: Sequence[dict[str, Any]]
-    ) -> None:
+    async def _mark_published_through(self, store: ControlStore, newest: datetime | None) -> None:
         """Move the mark to the page's newest case before it is sent (a send that then fails
         leaves the mark ahead: its cases are looked up next time, and were not published)."""
-        stamps = [u for u in map(_updated, cases) if u is not None]
-        if not stamps or (self._through is not None and max(stamps) <= self._through):
+        if newest is None or (self._through is not None and newest <= self._through):
             return
-        self._through = max(stamps)
-        await store.set_cursor(PUBLISHED_THROUGH, primero_time(self._through))
+        self._through = newest
+        await store.set_cursor(PUBLISHED_THROUGH, primero_time(newest))
 
-    async def _advance(self, store: ControlStore, cases: Sequence[dict[str, Any]]) -> None:
+    async def _advance(self, store: ControlStore, newest: datetime | None) -> None:
         """Move the cursor to the page's newest `last_updated_at`, never backwards."""
-        stamps = [
-            parse_primero_time(c["last_updated_at"]) for c in cases if c.get("last_updated_at")
-        ]
-        if not stamps:
+        if newest is None:
             return
         stored = await store.get_cursor(CURSOR)
-        newest: datetime = max(stamps)
         if stored is not None and parse_primero_time(stored.value) >= newest:
             return
         await store.set_cursor(CURSOR, primero_time(newest))
