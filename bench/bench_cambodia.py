@@ -305,13 +305,16 @@ def run(
                 }
                 cpu_before = {name: _cpu_s(p.pid) or 0.0 for name, p in procs.items()}
                 cpu: dict[str, float] = {}
-                # Servers: every process alive at the start or seen later (PostgreSQL backends
-                # come and go; one that exits between samples loses its last 50 ms).
-                servers = _server_pids()
+                # Servers: every process alive at the start or found later (PostgreSQL backends
+                # come and go; one that exits between samples loses its last 50 ms). /proc is
+                # scanned for new ones once a second only: this process shares the cores it
+                # measures.
                 server_cpu: dict[int, tuple[str, float, float]] = {}
-                for kind, pids in servers.items():
+                for kind, pids in _server_pids().items():
                     for pid in pids:
-                        server_cpu[pid] = (kind, _cpu_s(pid) or 0.0, _cpu_s(pid) or 0.0)
+                        used = _cpu_s(pid) or 0.0
+                        server_cpu[pid] = (kind, used, used)
+                polls = 0
                 t_start = time.perf_counter()
                 fetcher_cmd = [py, "-m", "fetcher_primero", "--once"]
                 if profile_dir is not None:  # py-spy (installed separately) samples the fetcher
@@ -326,12 +329,15 @@ def run(
                             used = _cpu_s(p.pid)
                             if used is not None:
                                 cpu[name] = used - cpu_before.get(name, 0.0)
-                        for kind, pids in _server_pids().items():
-                            for pid in pids:
-                                used = _cpu_s(pid)
-                                if used is not None:
-                                    first = server_cpu.get(pid, (kind, 0.0, 0.0))[1]
-                                    server_cpu[pid] = (kind, first, used)
+                        polls += 1
+                        if polls % 20 == 0:
+                            for kind, pids in _server_pids().items():
+                                for pid in pids:
+                                    server_cpu.setdefault(pid, (kind, 0.0, 0.0))
+                        for pid, (kind, first, _) in list(server_cpu.items()):
+                            used = _cpu_s(pid)
+                            if used is not None:
+                                server_cpu[pid] = (kind, first, used)
                         if t_fetched is None and fetcher.poll() is not None:
                             t_fetched = time.perf_counter()
                             if fetcher.returncode != 0:
