@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from casebridge.messages import DeadLetter, RawRecord, SourceRef, UpsertCommand
 from casebridge.publishing import MessagePublisher
 from casebridge.service import ConsumingService
 from casebridge.testing.amqp_probe import AmqpProbe
+from casebridge.testing.private_postgres import PrivatePostgres
 from casebridge.topology import loader_queue
 from loader.bootstrap import bootstrap
 from loader.config import Settings
@@ -298,19 +297,22 @@ async def test_a_bad_row_is_dead_lettered_alone_and_the_batch_commits(
     ]
 
 
-def _local_cluster() -> str | None:
-    if not Path("/etc/postgresql").is_dir() or shutil.which("pg_ctlcluster") is None:
-        return None
-    versions = sorted(os.listdir("/etc/postgresql"))
-    return versions[-1] if versions else None
+async def _migrated_ona(url: str) -> str:
+    await migrate_ona(url)
+    with psycopg.connect(url) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO locations_lookup (code, district, province, province_code)"
+            " VALUES (%s, %s, %s, %s)",
+            LOCATIONS,
+        )
+    return url
 
 
 async def test_a_database_restart_mid_run_ends_with_every_row_once(
-    clean: str, rabbitmq_url: str, unique_prefix: str
+    own_postgres: PrivatePostgres, rabbitmq_url: str, unique_prefix: str
 ) -> None:
-    version = _local_cluster()
-    if version is None or urlparse(clean).hostname not in ("127.0.0.1", "localhost"):
-        pytest.skip("no local PostgreSQL cluster to restart (pg_ctlcluster, /etc/postgresql)")
+    # The test's own cluster: restarting the shared one would break every test running beside.
+    clean = await _migrated_ona(own_postgres.create_database("ona"))
     total = 4000
     start = datetime(2024, 2, 1, tzinfo=UTC)
     commands = [
@@ -324,10 +326,7 @@ async def test_a_database_restart_mid_run_ends_with_every_row_once(
     ) as (_, publisher, queue):
         await publisher.publish_many(commands)
         await wait_for(lambda: count(queue, "handled") > 0, timeout_s=20)
-        restart = await asyncio.create_subprocess_exec(
-            "pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"
-        )
-        assert await restart.wait() == 0
+        await asyncio.to_thread(own_postgres.restart)
         await wait_for(
             lambda: count(queue, "handled") + count(queue, "superseded") >= total, timeout_s=120
         )

@@ -18,6 +18,7 @@ import pytest
 
 from casebridge.ids import new_id
 from casebridge.settings import env_flag
+from casebridge.testing.private_postgres import PrivatePostgres, private_postgres
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -93,3 +94,14 @@ def database_url() -> Iterator[str]:
 def unique_prefix() -> str:
     """A name prefix no other test uses, so tests on one broker never see each other's queues."""
     return f"t{new_id()[:8]}"
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of the test's own on a free port, for tests that stop or restart it
+    (never the shared one: other tests are using it)."""
+    try:
+        with private_postgres() as cluster:
+            yield cluster
+    except LookupError as exc:
+        _unavailable(f"a private PostgreSQL cluster ({exc})")
