@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from casebridge.control import ControlStoreUnavailable
 from casebridge.memory import MemoryTransport
 from casebridge.polling import EverySeconds, PollingService, run_on_schedule
 from casebridge.topology import build_topology
@@ -127,3 +128,37 @@ async def test_a_single_pass_connects_runs_once_and_disconnects():
     service = PollingService(transport, build_topology("p"), fetch_pass, EverySeconds(60))
     assert await service.run_once() == 7
     assert not transport.is_ready
+
+
+async def test_a_transient_failure_is_retried_with_a_growing_backoff_not_the_interval():
+    stop = asyncio.Event()
+    calls: list[float] = []
+
+    async def store_down_twice() -> int:
+        calls.append(time.monotonic())
+        if len(calls) <= 2:
+            raise ControlStoreUnavailable("the control store is unreachable")
+        stop.set()
+        return 1
+
+    task = run_on_schedule(store_down_twice, EverySeconds(60), stop, backoff_s=(0.05, 0.2))
+    await asyncio.wait_for(task, 5)
+    assert len(calls) == 3, "the pass is retried long before the 60 s interval"
+    assert 0.04 <= calls[1] - calls[0] < 0.15
+    assert 0.19 <= calls[2] - calls[1] < 0.4, "the second retry waits the next backoff step"
+
+
+async def test_a_non_transient_failure_waits_for_the_schedule():
+    stop = asyncio.Event()
+    calls = 0
+
+    async def broken() -> int:
+        nonlocal calls
+        calls += 1
+        raise ValueError("a bug")
+
+    task = asyncio.create_task(run_on_schedule(broken, EverySeconds(60), stop, backoff_s=(0.01,)))
+    await asyncio.sleep(0.2)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert calls == 1

@@ -17,6 +17,7 @@ import structlog
 from croniter import croniter
 from pydantic import Field
 
+from casebridge.errors import TransientError
 from casebridge.settings import CasebridgeSettings
 from casebridge.topology import Topology
 from casebridge.transport import Transport
@@ -79,29 +80,52 @@ def schedule_from(settings: PollingSettings) -> Schedule:
     return Cron(cron) if cron else EverySeconds(settings.poll_interval_s)
 
 
+#: Seconds before a pass that failed on a transient error (control store or source down) is
+#: tried again: doubling from the first to the last, never later than the schedule's own pass.
+RETRY_BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+
+
 async def run_on_schedule(
     fetch_pass: Callable[[], Awaitable[int]],
     schedule: Schedule,
     stop: asyncio.Event,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    backoff_s: tuple[float, ...] = RETRY_BACKOFF_S,
 ) -> None:
     """Run passes on the schedule until `stop` is set.
 
-    A failed pass is logged and retried at the next fire time: cursors only advance after
-    confirmed publishes, so a retry never skips records.
+    A failed pass is logged and retried: cursors only advance after confirmed publishes, so a
+    retry never skips records nor re-publishes a confirmed page. A transient failure (the
+    control store or the source unreachable) is retried soon, with a growing backoff, instead of
+    waiting for the next scheduled pass; any other failure waits for the schedule.
     """
     first = True
+    failures = 0
     while not stop.is_set():
         if not (first and schedule.run_at_start):
+            delay = schedule.delay_s(clock())
+            if failures:
+                delay = min(delay, backoff_s[min(failures, len(backoff_s)) - 1])
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), schedule.delay_s(clock()))
+                await asyncio.wait_for(stop.wait(), delay)
             if stop.is_set():
                 return
         first = False
         try:
             published = await fetch_pass()
             log.info("fetch_pass_done", published=published)
+            failures = 0
+        except TransientError as exc:
+            failures += 1
+            log.warning(
+                "fetch_pass_failed",
+                error_class=type(exc).__name__,
+                reason=str(exc)[:300],
+                transient=True,
+                retry_in_s=backoff_s[min(failures, len(backoff_s)) - 1],
+            )
         except Exception as exc:
+            failures = 0
             log.error("fetch_pass_failed", error_class=type(exc).__name__, reason=str(exc)[:300])
 
 

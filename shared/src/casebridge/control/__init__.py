@@ -1,6 +1,7 @@
 """The control store: cursors, processed message ids, applied versions, lineage, audit log."""
 
 from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
+from casebridge.control.outage import ControlStoreUnavailable
 from casebridge.control.settings import ControlStoreSettings
 from casebridge.control.sql import SqlControlStore, open_control_store
 from casebridge.control.store import ControlStore
@@ -10,6 +11,7 @@ __all__ = [
     "BreakerRecord",
     "ControlStore",
     "ControlStoreSettings",
+    "ControlStoreUnavailable",
     "Cursor",
     "LineageEntry",
     "SqlControlStore",

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any, TypeVar
@@ -16,6 +25,7 @@ from casebridge.control import schema
 from casebridge.control.engine import create_control_engine
 from casebridge.control.migrate import migrate
 from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
+from casebridge.control.outage import translating_outages
 from casebridge.control.store import ControlStore
 
 #: Ids per statement: one round trip per consumer batch, well under both dialects' bind limits.
@@ -57,6 +67,18 @@ class SqlControlStore(ControlStore):
         self.engine = engine
         self._clock = clock
 
+    @contextlib.asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; an outage raises `ControlStoreUnavailable`."""
+        async with translating_outages(), self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction; an outage (also at commit) raises `ControlStoreUnavailable`."""
+        async with translating_outages(), self.engine.begin() as conn:
+            yield conn
+
     def _insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT, which is the one that knows ON CONFLICT."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
@@ -87,7 +109,7 @@ class SqlControlStore(ControlStore):
     async def get_cursor(self, name: str) -> Cursor | None:
         c = schema.cursors.c
         query = sa.select(c.name, c.value, c.updated_at).where(c.name == name)
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             row = (await conn.execute(query)).first()
         return Cursor(*row) if row else None
 
@@ -97,27 +119,27 @@ class SqlControlStore(ControlStore):
             index_elements=["name"],
             set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
         )
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(stmt)
 
     async def delete_cursor(self, name: str) -> None:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(sa.delete(schema.cursors).where(schema.cursors.c.name == name))
 
     async def list_cursors(self) -> list[Cursor]:
         c = schema.cursors.c
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(sa.select(c.name, c.value, c.updated_at).order_by(c.name))
         return [Cursor(*row) for row in rows]
 
     # processed message ids
 
     async def seen(self, stage: str, message_ids: Iterable[str]) -> set[str]:
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             return await self._seen(conn, stage, message_ids)
 
     async def remember(self, stage: str, message_ids: Iterable[str]) -> None:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await self._remember(conn, stage, message_ids, self._clock())
 
     async def _seen(self, conn: AsyncConnection, stage: str, ids: Iterable[str]) -> set[str]:
@@ -139,7 +161,7 @@ class SqlControlStore(ControlStore):
         """Forget ids processed before now - `older_than`; redeliveries come far sooner."""
         cutoff = self._clock() - older_than
         table = schema.processed
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(sa.delete(table).where(table.c.processed_at < cutoff))
         return int(result.rowcount)
 
@@ -150,11 +172,11 @@ class SqlControlStore(ControlStore):
 
     async def applied_versions(self, target: str, keys: Iterable[str]) -> dict[str, datetime]:
         """Applied versions of many records of one target (absent keys have none)."""
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             return await self._applied_versions(conn, target, keys)
 
     async def set_applied_version(self, target: str, key: str, version: datetime) -> None:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await self._set_applied_versions(conn, {(target, key): version}, self._clock())
 
     async def _applied_versions(
@@ -183,7 +205,7 @@ class SqlControlStore(ControlStore):
         self, seen: Mapping[str, Collection[str]], versions: Mapping[str, Collection[str]]
     ) -> tuple[dict[str, set[str]], dict[str, dict[str, datetime]]]:
         """`seen` per stage and `applied_versions` per target, on one connection."""
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             found = {stage: await self._seen(conn, stage, ids) for stage, ids in seen.items()}
             applied = {
                 target: await self._applied_versions(conn, target, keys)
@@ -202,7 +224,7 @@ class SqlControlStore(ControlStore):
         `versions` holds one version per (target, key): the caller keeps the newest.
         """
         now = self._clock()
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             for stage, ids in processed.items():
                 await self._remember(conn, stage, ids, now)
             if versions:
@@ -212,7 +234,7 @@ class SqlControlStore(ControlStore):
     # lineage
 
     async def record_lineage(self, entries: Iterable[LineageEntry]) -> None:
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await self._record_lineage(conn, entries)
 
     async def _record_lineage(self, conn: AsyncConnection, entries: Iterable[LineageEntry]) -> None:
@@ -227,7 +249,7 @@ class SqlControlStore(ControlStore):
             .where(c.source_system == source_system, c.source_id == source_id)
             .order_by(c.at, c.id)
         )
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(query)
         return [LineageEntry(**row._asdict()) for row in rows]
 
@@ -241,7 +263,7 @@ class SqlControlStore(ControlStore):
             "count": entry.count,
             "detail": entry.detail,
         }
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(sa.insert(schema.audit).values(row))
 
     async def audit_log(self, since: datetime | None = None) -> list[AuditEntry]:
@@ -249,7 +271,7 @@ class SqlControlStore(ControlStore):
         query = sa.select(c.actor, c.action, c.at, c.count, c.detail).order_by(c.at, c.id)
         if since is not None:
             query = query.where(c.at >= since)
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(query)
         return [AuditEntry(**row._asdict()) for row in rows]
 
@@ -270,12 +292,12 @@ class SqlControlStore(ControlStore):
             index_elements=["target", "instance"],
             set_={k: stmt.excluded[k] for k in row if k not in ("target", "instance")},
         )
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(stmt)
 
     async def forget_breaker(self, target: str, instance: str) -> None:
         c = schema.breakers.c
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 sa.delete(schema.breakers).where(c.target == target, c.instance == instance)
             )
@@ -285,7 +307,7 @@ class SqlControlStore(ControlStore):
         query = sa.select(
             c.target, c.instance, c.state, c.since, c.failures, c.last_error_class
         ).order_by(c.target, c.instance)
-        async with self.engine.connect() as conn:
+        async with self._connect() as conn:
             rows = await conn.execute(query)
         return [BreakerRecord(**row._asdict()) for row in rows]
 
