@@ -258,6 +258,14 @@ async def test_seen_and_remember_are_batched_and_idempotent(store: SqlControlSto
     assert await store.seen("transformer", []) == set()
 
 
+async def test_forget_drops_only_the_named_ids_of_one_stage(store: SqlControlStore) -> None:
+    await store.remember("loader-oscar", ["intent:a", "intent:b", "m1"])
+    await store.remember("loader-dtp", ["intent:a"])
+    await store.forget("loader-oscar", ["intent:a", "never-there"])
+    assert await store.seen("loader-oscar", ["intent:a", "intent:b", "m1"]) == {"intent:b", "m1"}
+    assert await store.seen("loader-dtp", ["intent:a"]) == {"intent:a"}
+
+
 async def test_prune_forgets_only_old_ids(store: SqlControlStore, clock: Clock) -> None:
     clock.now = T0 - timedelta(days=10)
     await store.remember("transformer", ["old1", "old2"])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from casebridge.control import ControlStoreUnavailable
 from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
 from casebridge.messages import UpsertCommand
 from casebridge.testing.builders import a_raw_record, an_upsert_command
@@ -38,6 +40,11 @@ class FakeWriter:
     def __init__(self) -> None:
         self.writes: list[UpsertCommand] = []
         self.errors: list[BaseException] = []
+        #: What `reconcile` finds in the target (None: nothing), and who asked.
+        self.holds: Written | None = None
+        self.reconciled: list[UpsertCommand] = []
+        #: Errors that prove nothing was written (`left_nothing`).
+        self.harmless: tuple[type[BaseException], ...] = ()
 
     async def start(self) -> None:
         return None
@@ -50,6 +57,13 @@ class FakeWriter:
             raise self.errors.pop(0)
         self.writes.append(command)
         return Written(target_id=f"id-{len(self.writes)}")
+
+    async def reconcile(self, command: UpsertCommand) -> Written | None:
+        self.reconciled.append(command)
+        return self.holds
+
+    def left_nothing(self, error: BaseException) -> bool:
+        return isinstance(error, self.harmless)
 
 
 def command(
@@ -324,3 +338,103 @@ async def test_an_unreachable_control_store_never_fails_a_command(writer, clock)
     await target.apply(command(T0 + timedelta(seconds=2)))
     (row,) = await store.list_breakers()
     assert row.state == "closed"
+
+
+# Intents: a once-only write (a referral creation) is never sent twice, whatever fails between.
+
+
+class CompletionLost(MemoryControlStore):
+    """The store fails the next `fail_completions` completion writes (after the target's answer),
+    as a loader killed or a database lost at that moment would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_completions = 0
+        self.down = False
+
+    async def remember(self, stage: str, message_ids: Iterable[str]) -> None:
+        ids = list(message_ids)
+        if self.down or (self.fail_completions and not ids[0].startswith("intent:")):
+            if not self.down:
+                self.fail_completions -= 1
+            raise ControlStoreUnavailable("the control store is unreachable")
+        await super().remember(stage, ids)
+
+
+def referral() -> UpsertCommand:
+    return command(operation="client_upsert")
+
+
+async def test_a_once_only_write_notes_its_intent_before_it_is_sent(writer, store, clock):
+    target = GuardedTarget(writer, store, CircuitBreaker("oscar", clock=clock))
+    noted: list[bool] = []
+    original = writer.write
+
+    async def write(cmd: UpsertCommand) -> Written:
+        noted.append(bool(await store.seen("loader-oscar", [target.processed.intent_id(cmd)])))
+        return await original(cmd)
+
+    writer.write = write  # type: ignore[method-assign]
+    await target.apply(referral())
+    assert noted == [True]
+
+
+async def test_an_interrupted_referral_found_in_the_target_is_recorded_not_resent(writer, clock):
+    store = CompletionLost()
+    target = GuardedTarget(writer, store, CircuitBreaker("oscar", clock=clock))
+    cmd = referral()
+    store.fail_completions = 1
+    with pytest.raises(ControlStoreUnavailable):
+        await target.apply(cmd)  # OSCaR created it; the completion was lost
+    assert len(writer.writes) == 1
+    writer.holds = Written(target_id="g1")
+    await target.apply(cmd)  # the redelivery
+    assert len(writer.writes) == 1, "the referral was sent a second time"
+    assert writer.reconciled == [cmd]
+    assert store.outcomes()[-1] == ("client_upsert", "reconciled")
+    with pytest.raises(Superseded):
+        await target.apply(cmd)  # and it is complete now
+    assert len(writer.reconciled) == 1
+
+
+async def test_an_interrupted_referral_the_target_lacks_is_sent_once_more(writer, clock):
+    store = CompletionLost()
+    target = GuardedTarget(writer, store, CircuitBreaker("oscar", clock=clock))
+    cmd = referral()
+    writer.errors = [TransientError("read timeout")]  # uncertain: it may or may not have landed
+    with pytest.raises(TransientError):
+        await target.apply(cmd)
+    writer.holds = None  # the target says it holds nothing
+    await target.apply(cmd)
+    assert writer.reconciled == [cmd]
+    assert len(writer.writes) == 1
+    assert store.outcomes() == [("client_upsert", "loaded")]
+
+
+async def test_a_refusal_that_proves_nothing_was_written_drops_the_intent(writer, store, clock):
+    target = GuardedTarget(writer, store, CircuitBreaker("oscar", clock=clock))
+    writer.harmless = (PermanentError,)
+    writer.errors = [PermanentError("422 level_of_risk can't be blank")]
+    cmd = referral()
+    with pytest.raises(PermanentError):
+        await target.apply(cmd)
+    assert await store.seen("loader-oscar", [target.processed.intent_id(cmd)]) == set()
+    await target.apply(cmd)  # the admin fixed it and replayed: no question to the target
+    assert writer.reconciled == []
+    assert len(writer.writes) == 1
+
+
+async def test_nothing_is_sent_while_the_intent_cannot_be_noted(writer, clock):
+    store = CompletionLost()
+    store.down = True
+    target = GuardedTarget(writer, store, CircuitBreaker("oscar", clock=clock))
+    with pytest.raises(ControlStoreUnavailable):
+        await target.apply(referral())
+    assert writer.writes == []
+    assert target.breaker.snapshot().failures == 0, "the store's outage is not the target's"
+
+
+async def test_repeatable_operations_leave_no_intent(target, writer, store):
+    cmd = command(operation="update_links")
+    await target.apply(cmd)
+    assert not any(i.startswith("intent:") for i in store.processed.get("loader-oscar", set()))

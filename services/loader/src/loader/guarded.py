@@ -4,8 +4,15 @@ Order for one command (under a per-record lock, so commands for one record never
 1. idempotency: already applied (message id, or once-only key) -> `Superseded`;
 2. stale-write guard: older than the applied source version -> `Superseded`;
 3. circuit breaker: open -> `TargetUnavailable` (parked, no attempt counted);
-4. the write; its follow-up commands published (confirmed); then the message id, the applied
-   version and a `loaded` lineage row.
+4. once-only operations (a write that repeats its side effect, e.g. an OSCaR upsert creating
+   a referral): an intent left by an interrupted attempt -> ask the target (`reconcile`) and
+   write only if it holds nothing; else record the intent durably before the write;
+5. the write; its follow-up commands published (confirmed); then the message id, the applied
+   version and a `loaded` lineage row (`reconciled` when the target already held it).
+
+Why the intent: the completion (step 5's records) can only follow the target's answer, so a
+crash or a control-store outage between the two would otherwise leave an effect nobody
+remembers, and the redelivered command would create the referral a second time.
 
 Steps 1-2 read together and the step-4 bookkeeping is written together, so over a
 `BatchingControlStore` one command costs one batched read round and one batched write round.
@@ -40,7 +47,7 @@ from loader.errors import DependencyPending
 from loader.idempotency import ProcessedCommands
 from loader.keyed_locks import KeyedLocks
 from loader.keys import key_text
-from loader.lineage import LOADED, SUPERSEDED, lineage_entry
+from loader.lineage import LOADED, RECONCILED, SUPERSEDED, lineage_entry
 from loader.staleness import StaleWriteGuard
 from loader.writer import Writer, Written
 
@@ -103,9 +110,9 @@ class GuardedTarget:
                 seen, applied = await asyncio.gather(
                     self.processed.lookup(command), self.versions.lookup(command)
                 )
-                self.processed.decide(command, seen)
+                interrupted = self.processed.decide(command, seen)
                 self.versions.decide(command, applied)
-                written = await self._write(command)
+                written = await self._write(command, interrupted)
             except Superseded as exc:
                 await self.store.record_lineage([lineage_entry(command, SUPERSEDED)])
                 log.info("command_superseded", operation=command.operation, reason=str(exc))
@@ -114,17 +121,18 @@ class GuardedTarget:
                 if self._publish is None:
                     raise PermanentError(f"{self.name} has follow-up commands but no publisher")
                 await self._publish(written.follow_ups)
+            outcome = RECONCILED if written.reconciled else LOADED
             # One write round: with a batching store, one transaction holds all three.
             await asyncio.gather(
                 self.processed.remember(command),
                 self.versions.record(command),
-                self.store.record_lineage([lineage_entry(command, LOADED, written.target_id)]),
+                self.store.record_lineage([lineage_entry(command, outcome, written.target_id)]),
             )
-            log.info("command_loaded", operation=command.operation)
+            log.info("command_loaded", operation=command.operation, outcome=outcome)
 
-    async def _write(self, command: UpsertCommand) -> Written:
+    async def _write(self, command: UpsertCommand, interrupted: bool) -> Written:
         try:
-            return await self._write_through_breaker(command)
+            return await self._write_through_breaker(command, interrupted)
         finally:
             if self.breaker.has_change:  # a state change, not a request: rare
                 await self._save_breaker()
@@ -151,10 +159,10 @@ class GuardedTarget:
                     "breaker_state_not_saved", state=record.state, error_class=type(exc).__name__
                 )
 
-    async def _write_through_breaker(self, command: UpsertCommand) -> Written:
+    async def _write_through_breaker(self, command: UpsertCommand, interrupted: bool) -> Written:
         self.breaker.check()
         try:
-            written = await self.writer.write(command)
+            written = await self._send(command, interrupted)
         except TargetUnavailable:
             self.breaker.abandon()
             raise
@@ -184,3 +192,27 @@ class GuardedTarget:
             raise
         self.breaker.record_success()
         return written
+
+    async def _send(self, command: UpsertCommand, interrupted: bool) -> Written:
+        """The write, behind an intent when it repeats a side effect (module docstring, 4)."""
+        if not self.processed.needs_intent(command):
+            return await self.writer.write(command)
+        if interrupted:
+            found = await self.writer.reconcile(command)
+            log.warning(
+                "interrupted_write_reconciled",
+                operation=command.operation,
+                target_holds_it=found is not None,
+            )
+            if found is not None:
+                return Written(found.target_id, found.follow_ups, reconciled=True)
+        else:
+            await self.processed.record_intent(command)
+        try:
+            return await self.writer.write(command)
+        except Superseded:
+            raise
+        except Exception as exc:
+            if self.writer.left_nothing(exc):
+                await self.processed.drop_intent(command)
+            raise

@@ -4,6 +4,11 @@ Redelivery and replays bring the same message id again; a re-fetched newer versi
 record brings a new id with the same key. For most operations the second write is harmless
 (upsert by key, merge), but some repeat a side effect on every call (an OSCaR upsert with
 `is_referred` creates a referral each time); those are recorded by natural key as well.
+
+Those once-only operations also leave an *intent* (`intent:<key digest>`) before the write is
+sent, durably: a loader killed, or a control store lost, between the target's answer and the
+completion record leaves an intent without a completion, and the redelivered command asks the
+target what it holds instead of writing blind (`GuardedTarget`).
 """
 
 from __future__ import annotations
@@ -31,15 +36,33 @@ class ProcessedCommands:
 
     async def lookup(self, command: UpsertCommand) -> set[str]:
         """The command's ids already recorded (the read half of `check`)."""
-        return await self._store.seen(self.stage, self._ids(command))
+        return await self._store.seen(self.stage, self._lookup_ids(command))
 
-    @staticmethod
-    def decide(command: UpsertCommand, seen: set[str]) -> None:
-        """Raise `Superseded` when `seen` (from `lookup`) holds any of the command's ids."""
+    def decide(self, command: UpsertCommand, seen: set[str]) -> bool:
+        """Raise `Superseded` when `seen` (from `lookup`) holds any of the command's completion
+        ids; return whether an earlier attempt left an intent without a completion."""
         if command.message_id in seen:
             raise Superseded("already applied")
-        if seen:
+        intent = self.intent_id(command)
+        if seen - {intent}:
             raise Superseded(f"{command.operation} already sent for this key")
+        return intent in seen
+
+    def needs_intent(self, command: UpsertCommand) -> bool:
+        """Whether the command's write repeats a side effect (so an intent precedes it)."""
+        return command.operation in self._once_per_key
+
+    def intent_id(self, command: UpsertCommand) -> str:
+        """The intent row of a once-only command (`""` for the others, never stored)."""
+        return f"intent:{self._digest(command)}" if self.needs_intent(command) else ""
+
+    async def record_intent(self, command: UpsertCommand) -> None:
+        """Durably note that the write is about to be sent (before any byte leaves)."""
+        await self._store.remember(self.stage, [self.intent_id(command)])
+
+    async def drop_intent(self, command: UpsertCommand) -> None:
+        """The target proved it holds nothing of the write: a later attempt may send it."""
+        await self._store.forget(self.stage, [self.intent_id(command)])
 
     async def remember(self, command: UpsertCommand) -> None:
         """Record the command (and its once-only key) as applied."""
@@ -47,9 +70,18 @@ class ProcessedCommands:
 
     def _ids(self, command: UpsertCommand) -> list[str]:
         ids = [command.message_id]
-        if command.operation in self._once_per_key:
-            # Hashed: an OSCaR upsert's key text (three UUIDs) is longer than the 100 characters
-            # of the control store's message id column, which PostgreSQL enforces.
-            digest = hashlib.sha256(record_key(command).encode()).hexdigest()
-            ids.append(f"key:{digest}")
+        if self.needs_intent(command):
+            ids.append(f"key:{self._digest(command)}")
         return ids
+
+    def _lookup_ids(self, command: UpsertCommand) -> list[str]:
+        ids = self._ids(command)
+        if self.needs_intent(command):
+            ids.append(self.intent_id(command))
+        return ids
+
+    @staticmethod
+    def _digest(command: UpsertCommand) -> str:
+        # Hashed: an OSCaR upsert's key text (three UUIDs) is longer than the 100 characters
+        # of the control store's message id column, which PostgreSQL enforces.
+        return hashlib.sha256(record_key(command).encode()).hexdigest()

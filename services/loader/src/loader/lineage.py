@@ -10,12 +10,14 @@ from loader.keys import key_text
 
 LOADED = "loaded"
 SUPERSEDED = "superseded"
+#: Loaded by an interrupted earlier attempt: the target was asked, and already held it.
+RECONCILED = "reconciled"
 
 
 def lineage_entry(
     command: UpsertCommand, outcome: str, target_id: str | None = None
 ) -> LineageEntry:
-    """One row for `command` with `outcome` (loaded | superseded)."""
+    """One row for `command` with `outcome` (loaded | reconciled | superseded)."""
     return LineageEntry(
         source_system=command.source.system,
         source_type=command.source.record_type,

@@ -241,6 +241,10 @@ class BatchingControlStore(ControlStore):
 
     # passed through
 
+    async def forget(self, stage: str, message_ids: Iterable[str]) -> None:
+        await self.writes.drain()  # a pending `remember` of these ids must not land after it
+        await self.inner.forget(stage, message_ids)
+
     async def get_cursor(self, name: str) -> Cursor | None:
         return await self.inner.get_cursor(name)
 

@@ -142,6 +142,14 @@ class SqlControlStore(ControlStore):
         async with self._begin() as conn:
             await self._remember(conn, stage, message_ids, self._clock())
 
+    async def forget(self, stage: str, message_ids: Iterable[str]) -> None:
+        c = schema.processed.c
+        async with self._begin() as conn:
+            for chunk in _chunks(dict.fromkeys(message_ids)):
+                await conn.execute(
+                    sa.delete(schema.processed).where(c.stage == stage, c.message_id.in_(chunk))
+                )
+
     async def _seen(self, conn: AsyncConnection, stage: str, ids: Iterable[str]) -> set[str]:
         c = schema.processed.c
         found: set[str] = set()

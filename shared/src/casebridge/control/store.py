@@ -30,6 +30,9 @@ class ControlStore(Protocol):
     async def remember(self, stage: str, message_ids: Iterable[str]) -> None:
         """Record message ids as processed by `stage` (idempotent)."""
 
+    async def forget(self, stage: str, message_ids: Iterable[str]) -> None:
+        """Drop message ids of `stage` (an intent proven void: the target did nothing)."""
+
     async def applied_version(self, target: str, key: str) -> datetime | None:
         """Source version last applied to a target record (the stale-write guard reads it)."""
 

@@ -48,6 +48,9 @@ class MemoryControlStore(ControlStore):
     async def remember(self, stage: str, message_ids: Iterable[str]) -> None:
         self.processed.setdefault(stage, set()).update(message_ids)
 
+    async def forget(self, stage: str, message_ids: Iterable[str]) -> None:
+        self.processed.get(stage, set()).difference_update(message_ids)
+
     async def applied_version(self, target: str, key: str) -> datetime | None:
         return self.versions.get((target, key))
 

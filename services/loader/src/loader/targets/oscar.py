@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from casebridge.clients import HttpStatusError, OscarApiSettings, OscarClient
 from casebridge.control import ControlStore
-from casebridge.errors import Superseded
+from casebridge.errors import PermanentError, Superseded
 from casebridge.messages import UpsertCommand
 from loader.breaker import CircuitBreaker
 from loader.guard_settings import GuardSettings
@@ -64,6 +64,20 @@ class OscarWriter:
             await self._client.update_links({"data": items})
             return Written(target_id=command.key.get("global_id"))
         raise unknown_operation(command, OPERATIONS)
+
+    async def reconcile(self, command: UpsertCommand) -> Written | None:
+        """An interrupted referral upsert: never sent blind a second time."""
+        external_id = command.key.get("external_id", "?")
+        raise PermanentError(
+            f"an earlier attempt to send this OSCaR referral (case {external_id}) was interrupted"
+            " before its outcome was recorded; OSCaR may hold it: check the child's referrals"
+            " in OSCaR before replaying"
+        )
+
+    def left_nothing(self, error: BaseException) -> bool:
+        """OSCaR saves the referral before it validates the client (a 422 may follow a save),
+        so no answer proves that nothing was written."""
+        return False
 
     async def _client_upsert(self, command: UpsertCommand) -> Written:
         organization = body_part(command, "organization")

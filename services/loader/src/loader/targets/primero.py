@@ -35,7 +35,7 @@ from loader.target import Target
 from loader.targets.primero_cases import Case, CaseFinder
 from loader.targets.primero_matching import PENDING, changed_fields, match_service
 from loader.targets.primero_progres import ProgresOperations
-from loader.writer import Written
+from loader.writer import RepeatableWrites, Written
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +58,7 @@ class PrimeroSettings(PrimeroApiSettings, GuardSettings):
     """The Primero target's settings: `PRIMERO_*` plus the shared rate limit and breaker."""
 
 
-class PrimeroWriter:
+class PrimeroWriter(RepeatableWrites):
     """Writes commands to the Primero v2 API."""
 
     name = NAME

@@ -144,7 +144,9 @@ class DtpClient:
                     status=exc.status,
                     text="",
                 ) from None
-            raise PermanentError(f"dtp POST {path} answered {exc.status}") from None
+            raise HttpStatusError(
+                f"dtp POST {path} answered {exc.status}", status=exc.status, text=""
+            ) from None
         except TransientHttpError as exc:
             raise TransientHttpError(
                 f"dtp POST {path} failed ({exc.status or 'no answer'})",
@@ -173,6 +175,21 @@ class ProgresWriter:
     async def close(self) -> None:
         """Close the pooled connections."""
         await self._client.close()
+
+    async def reconcile(self, command: UpsertCommand) -> Written | None:
+        """DTP has no read API: an interrupted push cannot be checked, so it is never resent
+        blind (proGres would hold the referral or decision twice)."""
+        key = command.key.get("id") or command.key.get("progres_interventionnumber") or "?"
+        raise PermanentError(
+            f"an earlier attempt to send DTP {command.operation} {key} was interrupted before"
+            " its outcome was recorded and DTP cannot be asked: check proGres before replaying"
+        )
+
+    def left_nothing(self, error: BaseException) -> bool:
+        """A 4xx refusal (APIM or DTP) or a 429 throttle: the message was not taken."""
+        if isinstance(error, HttpStatusError):
+            return True
+        return isinstance(error, TransientHttpError) and error.status == 429
 
     async def write(self, command: UpsertCommand) -> Written:
         """One POST per command, to the endpoint of its operation."""
