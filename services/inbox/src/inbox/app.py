@@ -22,7 +22,13 @@ from pydantic import BaseModel, Field, SecretStr
 
 from casebridge.messages import RawRecord
 from inbox.intake import Intake, Unavailable
-from inbox.validation import REQUEST_TYPES, Invalid, dtp_record, primero_record
+from inbox.validation import (
+    DTP_BODY_SCHEMA,
+    PRIMERO_BODY_SCHEMA,
+    Invalid,
+    dtp_record,
+    primero_record,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -67,35 +73,6 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 ERROR_STATUSES = (400, 401, 413, 415, 422, 503)
-
-_DTP_BODY_SCHEMA = {
-    "type": "object",
-    "required": ["request_type", "interventions"],
-    "properties": {
-        "request_type": {"type": "string", "enum": list(REQUEST_TYPES)},
-        "interventions": {
-            "type": "array",
-            "minItems": 1,
-            "items": {"type": "object", "additionalProperties": True},
-        },
-    },
-}
-_PRIMERO_BODY_SCHEMA = {
-    "type": "object",
-    "required": ["data"],
-    "properties": {
-        "data": {
-            "type": "object",
-            "required": ["record_id", "record_type"],
-            "properties": {
-                "record_id": {"type": "string"},
-                "record_type": {"type": "string", "enum": ["case"]},
-                "last_updated_at": {"type": "string", "format": "date-time"},
-            },
-            "additionalProperties": True,
-        }
-    },
-}
 
 
 class InboxMetrics:
@@ -180,7 +157,7 @@ def create_app(
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _DTP_BODY_SCHEMA}},
+                "content": {"application/json": {"schema": DTP_BODY_SCHEMA}},
             }
         },
     )
@@ -196,7 +173,7 @@ def create_app(
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _PRIMERO_BODY_SCHEMA}},
+                "content": {"application/json": {"schema": PRIMERO_BODY_SCHEMA}},
             }
         },
     )

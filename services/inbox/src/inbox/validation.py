@@ -6,10 +6,15 @@ Only what routing and correlation need is checked here: `request_type`, a non-em
 `progres_reviewdecision` for a decision). Missing child data (name, date of birth, service type)
 is not the inbox's business: P1 answers it to DTP per intervention with a "Delivery Fail"
 feedback, as the DTP protocol expects (MAPPINGS B.1).
+
+The OpenAPI document's body schemas (`DTP_BODY_SCHEMA`, `PRIMERO_BODY_SCHEMA`) are built from the
+same rules, so the document says exactly what is accepted: a body valid against it is never
+refused with 422, and one it forbids is never accepted (a schemathesis test holds them to it).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +25,15 @@ PRODUCER = "inbox"
 REFERRAL = "PrimeroOutgoingReferral"
 DECISION = "PrimeroIncomingReferralDecision"
 REQUEST_TYPES = (REFERRAL, DECISION)
+#: A required id holds at least one character other than a space, tab, CR or LF. Spelled out
+#: (not `\S`): Python's and JSON Schema's notions of white space differ at the edges.
+NON_BLANK = "[^ \t\r\n]"
+_NON_BLANK = re.compile(NON_BLANK)
+#: RFC 3339 date-time (what `format: date-time` means), seconds 00-60 (a leap second is valid).
+_DATE_TIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +92,7 @@ def dtp_record(body: Any, *, route: str = "/inbox/dtp") -> RawRecord:
             raise Invalid(where, "must be an object")
         for name in spec.required:
             value = item.get(name)
-            if not isinstance(value, str) or not value.strip():
+            if not _non_blank(value):
                 raise Invalid(f"{where}.{name}", "is required (a non-empty string)")
         ids.append(item[spec.id_field])
     return RawRecord.of(
@@ -102,17 +116,13 @@ def primero_record(body: Any, *, route: str = "/inbox/primero") -> RawRecord:
     if not isinstance(data, dict):
         raise Invalid("data", "is required: an object with the case")
     record_id = data.get("record_id")
-    if not isinstance(record_id, str) or not record_id.strip():
+    if not _non_blank(record_id):
         raise Invalid("data.record_id", "is required (a non-empty string)")
+    assert isinstance(record_id, str)
     if data.get("record_type") != "case":
         raise Invalid("data.record_type", "must be 'case' (only case webhooks are routed)")
     updated = data.get("last_updated_at")
-    version: datetime | None = None
-    if updated is not None:
-        try:
-            version = datetime.fromisoformat(str(updated).replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise Invalid("data.last_updated_at", "must be an ISO-8601 time") from exc
+    version = None if updated is None else _version(updated)
     # The case as the fetchers publish it: the record's fields, `id` = Primero's record id.
     case = {k: v for k, v in data.items() if k not in ("record_id", "record_type", "hostname")}
     case["id"] = record_id
@@ -125,3 +135,67 @@ def primero_record(body: Any, *, route: str = "/inbox/primero") -> RawRecord:
         producer=PRODUCER,
         query=route,
     )
+
+
+def _non_blank(value: Any) -> bool:
+    return isinstance(value, str) and _NON_BLANK.search(value) is not None
+
+
+def _version(value: Any) -> datetime:
+    """An RFC 3339 date-time; a leap second (:60) counts as the last instant of its minute."""
+    if not isinstance(value, str) or not _DATE_TIME.match(value):
+        raise Invalid("data.last_updated_at", "must be an RFC 3339 date-time or null")
+    text = value.upper().replace("Z", "+00:00")
+    leap = text[17:19] == "60"
+    if leap:
+        text = f"{text[:17]}59{text[19:]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:  # matches the pattern, names no real day or time (2024-02-30)
+        raise Invalid("data.last_updated_at", "must be an RFC 3339 date-time or null") from exc
+    return parsed.replace(microsecond=999_999) if leap else parsed
+
+
+_NON_BLANK_STRING: dict[str, Any] = {"type": "string", "pattern": NON_BLANK}
+
+
+def _dtp_variant(request_type: str, route: _Route) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["request_type", "interventions"],
+        "properties": {
+            "request_type": {"const": request_type},
+            "interventions": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": list(route.required),
+                    "properties": dict.fromkeys(route.required, _NON_BLANK_STRING),
+                },
+            },
+        },
+    }
+
+
+DTP_BODY_SCHEMA: dict[str, Any] = {
+    "oneOf": [_dtp_variant(name, route) for name, route in _DTP_ROUTES.items()]
+}
+PRIMERO_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {
+            "type": "object",
+            "required": ["record_id", "record_type"],
+            "properties": {
+                "record_id": _NON_BLANK_STRING,
+                "record_type": {"const": "case"},
+                "last_updated_at": {
+                    "description": "RFC 3339 date-time, or null",
+                    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}],
+                },
+            },
+        }
+    },
+}
