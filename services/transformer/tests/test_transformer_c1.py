@@ -129,6 +129,32 @@ class TestReferralUpserts:
         assert org["external_case_worker_mobile"] == "000000000"
         assert org["is_referred"] is True
 
+    def test_transaction_id_is_the_newest_transition_s(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        """The old job sorted `transitions` newest first in place, then read `[0]`."""
+        referral_case["transitions"] = [
+            {"transition_id": "old", "created_at": "2021-01-01T00:00:00.000Z"},
+            {"transition_id": "new", "created_at": "2022-05-01T00:00:00.000Z"},
+            {"transition_id": "mid", "created_at": "2021-06-01T00:00:00.000Z"},
+        ]
+        upserts = by_operation(map_c1(as_case(referral_case), tables), "client_upsert")
+        assert {u.payload["organization"]["transaction_id"] for u in upserts} == {"new"}
+
+    def test_slashed_and_unpadded_source_dates_are_sent_as_iso(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        referral_case["date_of_birth"] = "2015/1/5"
+        referral_case["last_updated_at"] = "2020/07/05 00:40:00"
+        raw = as_case({**referral_case, "last_updated_at": "2020-07-05T00:40:00Z"})
+        raw = raw.model_copy(update={"payload": referral_case})
+        [first, _] = by_operation(map_c1(raw, tables), "client_upsert")
+        organization = first.payload["organization"]
+        assert (organization["date_of_birth"], organization["date_of_referral"]) == (
+            "2015-01-05",
+            "2020-07-05",
+        )
+
     def test_referrals_not_in_progress_are_not_sent(
         self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
     ) -> None:

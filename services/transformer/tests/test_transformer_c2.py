@@ -115,6 +115,9 @@ class TestCaseUpsert:
             ("2012-06-01", 12, "2012-06-01"),
             ("1990-01-01", 0, "1990-01-01"),
             (None, 0, None),
+            ("2015-1-5", 9, "2015-01-05"),  # unpadded: read, and written padded
+            ("2015/01/05", 9, "2015-01-05"),
+            ("2015-02-30", 0, "2015-02-30"),  # no date: 0, and the value as OSCaR sent it
         ],
     )
     def test_birth_date_cleaning_and_age_at_fetch_time(

@@ -195,6 +195,17 @@ def test_p1_same_intervention_twice_is_one_row_and_two_interventions_are_two(
     assert map_p1(raw("p1", twice), tables)[0].message_id == once.message_id
 
 
+@pytest.mark.parametrize("born", ["2014/06/06", "2014-6-6", "2014-06-06T00:00:00Z"])
+def test_p1_birth_dates_in_any_source_spelling(tables: ProgresTables, born: str) -> None:
+    referral = copy.deepcopy(samples("progres-referrals.json")[0])
+    referral["interventions"][0]["individuals.progres_dateofbirth"] = born
+    [command] = map_p1(raw("p1", referral), tables)
+    assert (command.payload["data"]["date_of_birth"], command.payload["data"]["age"]) == (
+        "2014-06-06",
+        12,
+    )
+
+
 def test_p1_primero_id_is_sent_as_case_id(tables: ProgresTables) -> None:
     body = copy.deepcopy(samples("progres-referrals.json")[0])
     body["interventions"][0]["progres_primeroid"] = "b30cba6b-8d97-4524-b77f-a8f50cfcc974"

@@ -19,13 +19,14 @@ present key, null included, so a value cleared in proGres is cleared in Primero 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from casebridge.ids import deterministic_id
 from casebridge.messages import RawRecord, UpsertCommand
 from transformer.mapping_gap import MappingGap
 from transformer.progres.tables import ProgresTables
+from transformer.source_dates import parse_date
 
 PRODUCER = "transformer"
 SERVICE = "interventiontype.progres_description"
@@ -205,10 +206,7 @@ def _name(value: Any) -> str | None:
 
 
 def _birth_date(value: Any) -> date | None:
-    try:
-        return datetime.strptime(str(value).split("T")[0], "%Y-%m-%d").date()
-    except ValueError:
-        return None
+    return parse_date(value)
 
 
 def _completed_years(born: date, as_of: date) -> int:
