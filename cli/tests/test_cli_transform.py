@@ -95,6 +95,24 @@ def test_rejected_records_are_reported_on_stderr_and_the_others_still_map(
     assert len(json.loads(result.stdout)) == 5
 
 
+def test_a_partly_mapped_case_prints_its_mapped_commands_and_its_gap(tmp_path: Path) -> None:
+    cases: list[dict[str, Any]] = json.loads((FIXTURES / "primero-cases.json").read_text())
+    [case] = [c for c in cases if str(c.get("case_id")).startswith("aac935f2")]
+    del case["oscar_number"]
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases), encoding="utf-8")
+
+    result = casebridge("transform", "--flow", "c1", path)
+
+    assert result.returncode == 0, result.stderr
+    assert [c["operation"] for c in json.loads(result.stdout)] == ["client_upsert"] * 2
+    [line] = rejections(result.stderr)
+    assert line.endswith(
+        "case aac935f2-5e01-450b-8575-423915a04e68 has OSCaR decisions but no oscar_number"
+        " (its other 2 command(s) are sent)"
+    )
+
+
 def test_mapping_dir_override_is_used(tmp_path: Path) -> None:
     overrides = tmp_path / "mappings"
     overrides.mkdir()

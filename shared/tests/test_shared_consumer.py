@@ -15,7 +15,13 @@ import pytest
 
 from casebridge import headers as h
 from casebridge.consumer import Handler
-from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
+from casebridge.errors import (
+    PartlyFailed,
+    PermanentError,
+    Superseded,
+    TargetUnavailable,
+    TransientError,
+)
 from casebridge.messages import DeadLetter, Envelope, MessageRegistry, UpsertCommand
 from casebridge.testing.builders import a_raw_record, an_upsert_command
 from casebridge.transport import Outgoing
@@ -318,6 +324,50 @@ async def test_an_output_that_cannot_be_routed_dead_letters_the_input(bus, kind)
     assert dead.attempts == 1
     assert bus.counts() == {"dead_lettered": 1}
     assert bus.unacked(TRANSFORMER) == 0
+
+
+async def test_a_partly_failed_message_publishes_its_good_outputs_then_is_dead_lettered(bus, kind):
+    def half_good(message: Envelope) -> None:
+        good = [
+            an_upsert_command(message, target="sink", key={"n": "1"}),
+            an_upsert_command(message, target="sink", key={"n": "2"}),
+        ]
+        raise PartlyFailed("case c-1 has OSCaR decisions but no oscar_number", outputs=good)
+
+    consumer = bus.consumer(TRANSFORMER, handler_of(kind, half_good))
+    await consumer.start()
+    raw = a_raw_record({"case_id": "c-1"})
+    await bus.publisher.publish(raw)
+    await wait_for(lambda: bus.count("dead_lettered") == 1)
+
+    commands = [default_decode(m.body) for m in bus.drain(SINK)]
+    assert [c.key for c in commands] == [{"n": "1"}, {"n": "2"}]
+    [dead] = _dead_letters(bus)
+    assert dead.error_class == "PartlyFailed"
+    assert dead.error_message == (
+        "case c-1 has OSCaR decisions but no oscar_number (its other 2 output(s) were"
+        " published; a replay re-sends them under the same ids)"
+    )
+    assert dead.body == MessageRegistry.encode(raw), "the whole record waits for a replay"
+    assert bus.counts() == {"dead_lettered": 1}
+    assert bus.unacked(TRANSFORMER) == 0
+
+
+async def test_a_partly_failed_message_whose_outputs_cannot_be_routed_is_dead_lettered_for_that(
+    bus, kind
+):
+    def half_good(message: Envelope) -> None:
+        nowhere = [an_upsert_command(message, target="nowhere")]
+        raise PartlyFailed("one part is bad", outputs=nowhere)
+
+    consumer = bus.consumer(TRANSFORMER, handler_of(kind, half_good))
+    await consumer.start()
+    await bus.publisher.publish(a_raw_record())
+    await wait_for(lambda: bus.count("dead_lettered") == 1)
+    [dead] = _dead_letters(bus)
+    assert dead.error_class == "Unroutable", "the publish failure decides, not the part"
+    assert "nowhere" in dead.error_message
+    assert bus.counts() == {"dead_lettered": 1}
 
 
 async def test_target_unavailable_parks_without_counting_an_attempt_and_pauses_consuming(bus, kind):

@@ -76,6 +76,9 @@ async def test_the_ngo_decision_updates_the_primero_referral_and_service(
         "accepted",
         "rejected",
     ]
+    assert all(
+        set(w["body"]["data"]) == {"status", "type", "id", "record_id"} for w in referral_patches
+    )
     assert {w["status"] for w in writes} == {200}
     for target in ("oscar", "primero"):
         assert await pipeline.dead_letters(pipeline.loader_queue(target)) == []

@@ -6,6 +6,7 @@ Each flow's exact bodies for the reference samples; repeats send nothing new."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 import pytest
@@ -213,3 +214,35 @@ async def test_p4_decision_patches_the_referral_and_p2_p3_reach_dtp_once(
     await fetch_p2_p3(pipeline)
     await pipeline.settle()
     assert len(dtp.sim.received) == before
+
+
+@pytest.mark.usefixtures("dtp_env")
+async def test_p1_a_field_dtp_sends_empty_clears_the_primero_value(
+    pipeline: Pipeline, dtp: RunningDtp, tmp_path: Any
+) -> None:
+    """MAPPINGS B.1: demographics are overwritten on update, blanks included."""
+    await start_p_services(pipeline)
+    first = samples("progres-referrals.json")[0]
+    cleared = copy.deepcopy(first)
+    [item] = cleared["interventions"]
+    item["individuals.progres_commonyusedname"] = None
+    item["individuals.progres_primaryphonenumber"] = ""
+    async with running_inbox(pipeline.bus(), tmp_path) as (_, url):
+        assert [r["status"] for r in await push(dtp, f"{url}/inbox/dtp", [first])] == [202]
+        await pipeline.settle()
+        before = find_case(pipeline, unhcr_individual_no="989-00000226")
+        assert (before["name_nickname"], before["telephone_current"]) == ("Alfie", "+4612312345")
+        assert [r["status"] for r in await push(dtp, f"{url}/inbox/dtp", [cleared])] == [202]
+        await pipeline.settle()
+
+    after = find_case(pipeline, unhcr_individual_no="989-00000226")
+    assert after["id"] == before["id"], "the same case, updated"
+    assert after["name_nickname"] is None
+    assert after["telephone_current"] is None
+    assert after["name_first"] == "Alfred"
+    patches = [w for w in pipeline.sims.primero_writes() if w["method"] == "PATCH"]
+    [patch] = [p for p in patches if p["path"].endswith(before["id"])]
+    assert patch["status"] == 200
+    assert patch["body"]["data"]["name_nickname"] is None
+    assert await pipeline.dead_letters(pipeline.transformer_queue) == []
+    assert await pipeline.dead_letters(pipeline.loader_queue("primero")) == []

@@ -26,7 +26,7 @@ from transformer.cambodia import (
     map_c1,
     map_c2,
 )
-from transformer.mapping_gap import MappingGap
+from transformer.mapping_gap import MappingGap, PartlyMapped
 from transformer.ona import load_ona_tables, map_o1
 from transformer.progres import load_progres_tables, map_p1, map_p2, map_p3, map_p4
 
@@ -151,6 +151,9 @@ def _map_one(
         return []
     try:
         commands = flow.mapper(raw, tables)
+    except PartlyMapped as gap:  # the service sends the mapped parts and dead-letters the rest
+        _reject(record_id, f"{gap} (its other {len(gap.commands)} command(s) are sent)")
+        commands = list(gap.commands)
     except MappingGap as gap:
         _reject(record_id, str(gap))
         return []

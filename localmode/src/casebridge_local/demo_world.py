@@ -18,6 +18,7 @@ from casebridge.errors import PermanentError
 from casebridge.messages import RawRecord, SourceRef
 from primero_sim.state import SimState
 from transformer.cambodia import CambodiaTables, map_c1
+from transformer.mapping_gap import PartlyMapped
 
 #: Where OSCaR referrals that Primero decided on live (the NGO of the reference samples).
 DECIDING_NGO = "cif"
@@ -43,6 +44,8 @@ def oscar_seed_for(primero: SimState, tables: CambodiaTables) -> OscarSeed:
         )
         try:
             commands = map_c1(raw, tables)
+        except PartlyMapped as gap:  # its mapped parts are sent, the rest dead-lettered
+            commands = list(gap.commands)
         except PermanentError:
             continue  # a mapping gap: dead-lettered in the run, nothing for OSCaR to know
         for command in commands:

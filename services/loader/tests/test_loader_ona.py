@@ -203,7 +203,7 @@ async def test_reference_samples_give_exact_rows_and_a_rerun_changes_nothing(
         12,
         "Abandonment, At risk of child labour",
         "kinship care",
-        "true",
+        "t",  # consent_reporting true, as the old adaptor wrote it
         "1070101",
         "province-01",
         "01",

@@ -9,7 +9,7 @@ import pytest
 
 from casebridge.errors import PermanentError
 from transformer.cambodia import CambodiaTables, map_c1
-from transformer.mapping_gap import MappingGap
+from transformer.mapping_gap import MappingGap, PartlyMapped
 
 CASE_ID = "aac935f2-5e01-450b-8575-423915a04e68"
 
@@ -129,6 +129,32 @@ class TestReferralUpserts:
         assert org["external_case_worker_mobile"] == "000000000"
         assert org["is_referred"] is True
 
+    def test_transaction_id_is_the_newest_transition_s(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        """The old job sorted `transitions` newest first in place, then read `[0]`."""
+        referral_case["transitions"] = [
+            {"transition_id": "old", "created_at": "2021-01-01T00:00:00.000Z"},
+            {"transition_id": "new", "created_at": "2022-05-01T00:00:00.000Z"},
+            {"transition_id": "mid", "created_at": "2021-06-01T00:00:00.000Z"},
+        ]
+        upserts = by_operation(map_c1(as_case(referral_case), tables), "client_upsert")
+        assert {u.payload["organization"]["transaction_id"] for u in upserts} == {"new"}
+
+    def test_slashed_and_unpadded_source_dates_are_sent_as_iso(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        referral_case["date_of_birth"] = "2015/1/5"
+        referral_case["last_updated_at"] = "2020/07/05 00:40:00"
+        raw = as_case({**referral_case, "last_updated_at": "2020-07-05T00:40:00Z"})
+        raw = raw.model_copy(update={"payload": referral_case})
+        [first, _] = by_operation(map_c1(raw, tables), "client_upsert")
+        organization = first.payload["organization"]
+        assert (organization["date_of_birth"], organization["date_of_referral"]) == (
+            "2015-01-05",
+            "2020-07-05",
+        )
+
     def test_referrals_not_in_progress_are_not_sent(
         self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
     ) -> None:
@@ -240,20 +266,35 @@ class TestLinks:
 
 
 class TestGaps:
-    def test_unknown_subtype_rejects_the_case_naming_ids_only(
+    def test_unknown_subtype_holds_back_only_its_service_naming_ids_only(
         self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
     ) -> None:
         referral_case["services_section"][0]["service_subtype"] = ["brand_new_subtype"]
-        with pytest.raises(MappingGap) as caught:
+        with pytest.raises(PartlyMapped) as caught:
             map_c1(as_case(referral_case), tables)
         reason = str(caught.value)
         assert reason == (
             "unknown Primero service subtype brand_new_subtype for service"
             f" 00b7078c-f989-4d23-af5c-4712232aab6c of case {CASE_ID}"
         )
+        assert isinstance(caught.value, MappingGap)
         assert isinstance(caught.value, PermanentError)
+        sent = caught.value.outputs
+        assert [(c.operation, c.key.get("service_uuid")) for c in sent] == [
+            ("client_upsert", "024fd924-4010-46d7-a187-f6b289340d07"),
+            ("update_statuses", None),
+        ]
         for child_value in ("Tikwiza", "Quin", "2015-01-01", "10060805", "sample reason"):
             assert child_value not in reason
+
+    def test_a_case_with_nothing_mappable_is_rejected_whole(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        referral_case["services_section"][0]["service_subtype"] = ["brand_new_subtype"]
+        referral_case["services_section"] = referral_case["services_section"][:1]
+        with pytest.raises(MappingGap) as caught:
+            map_c1(as_case(referral_case), tables)
+        assert not isinstance(caught.value, PartlyMapped)
 
     def test_every_gap_of_the_case_is_in_the_reason(
         self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
@@ -267,9 +308,27 @@ class TestGaps:
         with pytest.raises(MappingGap, match="case abc has no case_id"):
             map_c1(as_case({"id": "abc", "services_section": []}), tables)
 
-    def test_decisions_on_a_case_without_oscar_number(
+    def test_decisions_on_a_case_without_oscar_number_never_hold_back_its_referrals(
         self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
     ) -> None:
+        """Issue 11 §3: a new referral and an undeliverable decision on one case."""
         del referral_case["oscar_number"]
-        with pytest.raises(MappingGap, match="OSCaR decisions but no oscar_number"):
+        with pytest.raises(PartlyMapped) as caught:
             map_c1(as_case(referral_case), tables)
+        assert str(caught.value) == f"case {CASE_ID} has OSCaR decisions but no oscar_number"
+        sent = caught.value.outputs
+        assert [c.operation for c in sent] == ["client_upsert", "client_upsert"]
+        assert "global_id" not in sent[0].payload["organization"]
+
+    def test_a_replayed_partly_mapped_case_yields_the_same_command_ids(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        """What makes a replay harmless: the loaders already hold these ids as processed."""
+        del referral_case["oscar_number"]
+        ids = []
+        for _ in range(2):
+            with pytest.raises(PartlyMapped) as caught:
+                map_c1(as_case(copy.deepcopy(referral_case)), tables)
+            ids.append([c.message_id for c in caught.value.outputs])
+        assert ids[0] == ids[1]
+        assert len(set(ids[0])) == 2

@@ -115,6 +115,9 @@ class TestCaseUpsert:
             ("2012-06-01", 12, "2012-06-01"),
             ("1990-01-01", 0, "1990-01-01"),
             (None, 0, None),
+            ("2015-1-5", 9, "2015-01-05"),  # unpadded: read, and written padded
+            ("2015/01/05", 9, "2015-01-05"),
+            ("2015-02-30", 0, "2015-02-30"),  # no date: 0, and the value as OSCaR sent it
         ],
     )
     def test_birth_date_cleaning_and_age_at_fetch_time(
@@ -228,32 +231,43 @@ class TestDecisionPath:
         # Services that answer Primero's referrals are not written as new rows.
         assert "services_section" not in upsert.payload["data"]
         assert decision.key == {"case_id": LINKED_CASE}
+        # The decided rows carry what the case path's row carries (MAPPINGS A.3.4, A.3.5),
+        # except the Primero row's own id, type and subtype.
+        from_oscar = {
+            "service_response_type": "referral_to_oscar",
+            "oscar_case_worker_name": "[redacted]",
+            "oscar_case_worker_telephone": "[redacted]",
+            "oscar_referring_organization": "agency-cif",
+            "service_implementing_agency": "agency-cif",
+        }
         assert decision.payload == {
             "decisions": [
                 {
                     "oscar_referral_id": "1193",
                     "service_subtype": "family_based_care_longterm_foster",
                     "service": {
-                        "referral_status_edf41f2": "accepted_340953",
+                        **from_oscar,
                         "oscar_referral_id_a4ac8a5": "1193",
+                        "referral_status_edf41f2": "accepted_340953",
                     },
-                    "referral": {
-                        "data": {"status": "accepted", "type": "Referral", "record_type": "case"}
-                    },
+                    # Primero reads status only (referrals_controller#update_params); the old
+                    # job sent no record_type, so none is sent.
+                    "referral": {"data": {"status": "accepted", "type": "Referral"}},
                 },
                 {
                     "oscar_referral_id": "1194",
                     "service_subtype": None,
                     "service": {
-                        "referral_status_edf41f2": "rejected_936484",
+                        **from_oscar,
                         "oscar_referral_id_a4ac8a5": "1194",
+                        "referral_status_edf41f2": "rejected_936484",
                     },
-                    "referral": {
-                        "data": {"status": "rejected", "type": "Referral", "record_type": "case"}
-                    },
+                    "referral": {"data": {"status": "rejected", "type": "Referral"}},
                 },
             ]
         }
+        for item in decision.payload["decisions"]:
+            assert not {"unique_id", "service_type", "service_subtype"} & set(item["service"])
 
     def test_undecided_referrals_of_a_linked_client_are_no_decision(
         self, oscar_clients: list[dict[str, Any]], tables: CambodiaTables, as_client: Any

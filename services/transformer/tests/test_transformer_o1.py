@@ -53,7 +53,7 @@ def test_the_ona_reference_sample_maps_to_its_exact_rows() -> None:
             "age": 12,
             "protection_concerns": "Abandonment, At risk of child labour",
             "placement_type": "kinship care",
-            "consent_for_reporting": "true",
+            "consent_for_reporting": "t",  # Primero's true, as pg-format wrote it
             "location_code": "1070101",
             "current_district_key": "107",
             "caregiver_district_key": "1006",
@@ -129,11 +129,70 @@ def test_column_rules() -> None:
     assert row["protection_concerns"] == "Separated, , Orphaned"
     assert row["consent_for_reporting"] == "false"
     assert row["disabled"] is None
-    assert row["type_of_case"] is None
+    assert row["type_of_case"] is None  # absent
     assert command.payload["services"] == [
         {"case_id": "abc1234", "unique_id": "s1", "service_type": None, "service_date": None}
     ]
     assert drop_last_token("foster_care_123") == "foster care"
+
+
+def test_blank_text_stays_blank_and_a_blank_time_is_null() -> None:
+    """Decided against the old adaptor and the columns: `''` is what it wrote into the text
+    columns; `''` is no timestamp (the old batch failed on it), so service_date is NULL."""
+    case = {
+        "id": "u",
+        "case_id_display": "abc1234",
+        "type_of_placement": "",
+        "type_of_case": "",
+        "location_current": "",
+        "sex": "",
+        "registration_date": "",
+        "services_section": [{"unique_id": "s1", "service_implemented_day_time": ""}],
+        "last_updated_at": "2024-01-01T00:00:00.000Z",
+    }
+    [command] = map_o1(o1_raw(case), TABLES)
+    row = command.payload["case"]
+    assert (row["placement_type"], row["type_of_case"], row["location_code"], row["sex"]) == (
+        "",
+        "",
+        "",
+        "",
+    )
+    assert row["current_district_key"] is None
+    assert row["registration_date"] is None
+    assert command.payload["services"][0]["service_date"] is None
+    absent = map_o1(o1_raw({"id": "u", "case_id_display": "abc1234"}), TABLES)[0]
+    assert absent.payload["case"]["placement_type"] is None
+    assert absent.payload["case"]["location_code"] is None
+
+
+@pytest.mark.parametrize(
+    ("consent", "written"), [(True, "t"), ("true", "true"), (False, "false"), (None, "false")]
+)
+def test_consent_for_reporting_as_the_old_adaptor_wrote_it(consent: Any, written: str) -> None:
+    case = {"id": "u", "case_id_display": "abc1234", "consent_reporting": consent}
+    assert map_o1(o1_raw(case), TABLES)[0].payload["case"]["consent_for_reporting"] == written
+
+
+def test_slashed_source_times_are_read_and_written_as_iso() -> None:
+    """Primero v1-era values (`2020/07/05 00:40:00`): PostgreSQL read them for the old job."""
+    case = {
+        "id": "u",
+        "case_id_display": "abc1234",
+        "registration_date": "2020/07/05",
+        "services_section": [
+            {"unique_id": "s1", "service_implemented_day_time": "2020/07/05 00:40:00"},
+            {"unique_id": "s2", "service_implemented_day_time": "2020/08/24 13:17:05 +0000"},
+            {"unique_id": "s3", "service_implemented_day_time": "2023-11-20T00:00:00.000Z"},
+        ],
+    }
+    [command] = map_o1(o1_raw(case), TABLES)
+    assert command.payload["case"]["registration_date"] == "2020-07-05"
+    assert [s["service_date"] for s in command.payload["services"]] == [
+        "2020-07-05T00:40:00",
+        "2020-08-24T13:17:05+00:00",
+        "2023-11-20T00:00:00.000Z",  # ISO already: unchanged
+    ]
 
 
 @pytest.mark.parametrize(

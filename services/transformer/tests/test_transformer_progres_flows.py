@@ -59,6 +59,7 @@ def test_p1_sample_1_alternative_care_exact_case_body(tables: ProgresTables) -> 
             "unhcr_individual_no": "989-00000226",
             "unhcr_id_no": "989-22-00200",
             "name_first": "Alfred",
+            "name_middle": None,  # empty in DTP: clears Primero's on update
             "name_last": "S-C",
             "name_nickname": "Alfie",
             "date_of_birth": "2014-06-06",
@@ -77,6 +78,7 @@ def test_p1_sample_1_alternative_care_exact_case_body(tables: ProgresTables) -> 
                     "service_request_external": True,
                     "service_request_title": "Associate Child Protection and SGBV Officer",
                     "service_request_agency": "UNHCR",
+                    "service_request_phone": None,
                     "service_request_email": "scl-test@unhcr.org",
                     "service_referral_notes": " This is a check for the address ",
                     "service_type": "alternative_care",
@@ -96,7 +98,35 @@ def test_p1_bia_notes_keep_the_json_comment_string(tables: ProgresTables) -> Non
     [row] = command.payload["data"]["services_section"]
     assert row["service_type"] == "focuses_non_specialized_mhpss_care"
     assert row["service_referral_notes"].startswith(" Testing the address ,[{")
-    assert "language" not in command.payload["data"]
+    assert command.payload["data"]["language"] is None  # absent -> null (MAPPINGS B.1)
+
+
+@pytest.mark.parametrize("cleared", [None, "", "absent"])
+def test_p1_a_field_dtp_leaves_empty_is_sent_as_null_to_clear_primero(
+    tables: ProgresTables, cleared: str | None
+) -> None:
+    """Demographics are overwritten on update (MAPPINGS B.1): a blank must overwrite too."""
+    referral = copy.deepcopy(samples("progres-referrals.json")[0])
+    [item] = referral["interventions"]
+    for key in (
+        "individuals.progres_commonyusedname",
+        "individuals.progres_primaryphonenumber",
+        "languages.progres_languagecodeid",
+        "user.internalemailaddress",
+    ):
+        if cleared == "absent":
+            item.pop(key, None)
+        else:
+            item[key] = cleared
+    [command] = map_p1(raw("p1", referral), tables)
+    data = command.payload["data"]
+    assert (data["name_nickname"], data["telephone_current"], data["language"]) == (
+        None,
+        None,
+        None,
+    )
+    assert data["services_section"][0]["service_request_email"] is None
+    assert data["name_first"] == "Alfred"
 
 
 @pytest.mark.parametrize(
@@ -163,6 +193,17 @@ def test_p1_same_intervention_twice_is_one_row_and_two_interventions_are_two(
         "989-22-PRTITV-0000052",
     ]
     assert map_p1(raw("p1", twice), tables)[0].message_id == once.message_id
+
+
+@pytest.mark.parametrize("born", ["2014/06/06", "2014-6-6", "2014-06-06T00:00:00Z"])
+def test_p1_birth_dates_in_any_source_spelling(tables: ProgresTables, born: str) -> None:
+    referral = copy.deepcopy(samples("progres-referrals.json")[0])
+    referral["interventions"][0]["individuals.progres_dateofbirth"] = born
+    [command] = map_p1(raw("p1", referral), tables)
+    assert (command.payload["data"]["date_of_birth"], command.payload["data"]["age"]) == (
+        "2014-06-06",
+        12,
+    )
 
 
 def test_p1_primero_id_is_sent_as_case_id(tables: ProgresTables) -> None:

@@ -20,6 +20,7 @@ import structlog
 from casebridge import headers as h
 from casebridge.errors import (
     InvalidMessage,
+    PartlyFailed,
     PermanentError,
     Superseded,
     TargetUnavailable,
@@ -49,6 +50,8 @@ class Consumer:
       handler's `retry_after`), attempt count in headers; dead-lettered once `max_attempts` is
       reached;
     - `PermanentError` / `InvalidMessage` / undecodable -> dead-lettered at once;
+    - `PartlyFailed` -> its good outputs published (confirmed), then dead-lettered with the bad
+      part's reason; if publishing them fails, that failure decides instead (retry, or DLQ);
     - any other exception -> dead-lettered as a bug, with a short traceback;
     - shutdown -> in-flight handlers get `grace_s` to finish, the rest are returned to the queue.
     """
@@ -286,6 +289,11 @@ class Consumer:
                 return "dead_lettered"
             await self._retry(delivery, exc, attempt)
             return "retried"
+        if isinstance(exc, PartlyFailed) and exc.outputs:
+            try:
+                await self._publish_all(exc.outputs)
+            except Exception as publish_error:
+                return await self._failed(delivery, message, publish_error, attempt)
         if isinstance(exc, PermanentError):
             await self._dead_letter(delivery, message, exc, attempt)
             return "dead_lettered"
@@ -345,6 +353,11 @@ class Consumer:
         reason = _short(str(exc))
         if gave_up:
             reason = f"gave up after {attempt} attempts: {reason}"
+        if isinstance(exc, PartlyFailed) and exc.outputs:
+            reason = _short(
+                f"{exc} (its other {len(exc.outputs)} output(s) were published;"
+                " a replay re-sends them under the same ids)"
+            )
         headers: dict[str, Any] = dict(delivery.headers)
         # Identity travels in AMQP properties; copy it into headers so a DLQ listing needs no
         # body decoding and survives any tool that drops properties.

@@ -3,10 +3,18 @@
 - `TransientError`: the world may heal (network, timeout, 5xx, 429) -> delayed retry.
 - `PermanentError`: retrying cannot help (mapping gap, 4xx, business rule) -> dead letter at once.
 - `InvalidMessage`: the message itself is unreadable or breaks its contract -> dead letter at once.
+- `PartlyFailed`: some outputs are good, one part is permanently bad -> the good outputs are
+  published, then the message is dead-lettered with the bad part's reason.
 - anything else: a bug -> dead letter, logged at error level.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from casebridge.messages import Envelope
 
 
 class CasebridgeError(Exception):
@@ -32,6 +40,20 @@ class PermanentError(CasebridgeError):
 
 class InvalidMessage(PermanentError):
     """The body cannot be decoded, or does not validate against its contract."""
+
+
+class PartlyFailed(PermanentError):
+    """One part of a message failed for good while its other outputs are fine.
+
+    The consumer publishes `outputs` (confirmed) and then dead-letters the message with this
+    reason, so one bad part never holds back the good ones and is not lost either. A replay
+    handles the whole message again: the outputs must carry deterministic message ids, so that
+    their consumers drop the repeats (the loaders' processed-id check).
+    """
+
+    def __init__(self, message: str, *, outputs: Sequence[Envelope]) -> None:
+        super().__init__(message)
+        self.outputs = tuple(outputs)
 
 
 class Superseded(CasebridgeError):

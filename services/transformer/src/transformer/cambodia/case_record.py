@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from transformer.cambodia.tables import CambodiaTables
+from transformer.source_dates import iso_date, parse_date
 
 MODULE_ID = "primeromodule-cp"
 PROVIDED_BY_PARTNER = "service_being_provided_by_oscar_partner_47618"
@@ -103,7 +104,7 @@ def _demographics(client: Client, tables: CambodiaTables, today: date) -> dict[s
         "name_last": _khmer_first(client.get("local_family_name"), client.get("family_name")),
         "sex": tables.gender_to_primero.get(gender, tables.gender_default),
         "age": _age(birth, today),
-        "date_of_birth": birth,
+        "date_of_birth": iso_date(birth),
         "location_current": _location(client),
     }
 
@@ -123,10 +124,10 @@ def _clean_birth_date(value: Any) -> Any:
 
 
 def _age(birth: Any, today: date) -> int:
-    """Completed years at `today`; 0 when unknown or implausible."""
-    try:
-        born = date.fromisoformat(str(birth)[:10])
-    except ValueError:
+    """Completed years at `today`; 0 when unknown or implausible. Unpadded (`2015-1-5`) and
+    slashed dates count."""
+    born = parse_date(birth)
+    if born is None:
         return 0
     if today.year - born.year not in _PLAUSIBLE_YEARS:
         return 0

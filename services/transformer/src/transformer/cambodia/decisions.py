@@ -17,7 +17,9 @@ def decision_items(
 ) -> list[dict[str, Any]]:
     """Items for services referred from OSCaR that Primero accepted or rejected.
 
-    Re-sent on every change of the case: OSCaR's status update is idempotent.
+    Re-sent on every change of the case: OSCaR's status update is idempotent. Without the
+    case's `oscar_number` OSCaR cannot find the tenant of the referral (it switches to the
+    tenant of `client_global_id`), so there are no items and the gap says why.
     """
     items = []
     for service in case.get("services_section") or []:
@@ -38,4 +40,5 @@ def decision_items(
         )
     if items and not case.get("oscar_number"):
         gaps.append(f"case {case_ref} has OSCaR decisions but no oscar_number")
+        return []
     return items

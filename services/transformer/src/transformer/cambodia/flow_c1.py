@@ -8,7 +8,7 @@ from transformer.cambodia.decisions import decision_items
 from transformer.cambodia.links import link_item
 from transformer.cambodia.referral_upsert import referral_upserts
 from transformer.cambodia.tables import CambodiaTables
-from transformer.mapping_gap import MappingGap
+from transformer.mapping_gap import MappingGap, commands_or_gaps
 
 OSCAR = "oscar"
 
@@ -16,9 +16,10 @@ OSCAR = "oscar"
 def map_c1(raw: RawRecord, tables: CambodiaTables) -> list[UpsertCommand]:
     """Apply the three Flow 1 selections to one case: new referrals, decisions, links.
 
-    Any gap rejects the whole case (every gap in one reason): a partly mapped case would be
-    acknowledged and its gap lost, while a rejected one waits in the dead-letter queue and,
-    replayed after a table fix, yields every command again (loaders dedupe by key).
+    Each referred service, the decisions and the link are separate parts: a gap in one part
+    never holds back the others. The parts that map are published and the case is
+    dead-lettered with the gaps of the rest (`PartlyMapped`); replayed after a fix, it yields
+    every command again under the same ids, and the loaders drop the ones already applied.
     """
     case = raw.payload
     case_ref = str(case.get("case_id") or case.get("id") or raw.source.record_id)
@@ -40,6 +41,4 @@ def map_c1(raw: RawRecord, tables: CambodiaTables) -> list[UpsertCommand]:
         commands.append(
             make(OSCAR, "update_links", {"global_id": link["global_id"]}, {"data": [link]})
         )
-    if gaps:
-        raise MappingGap("; ".join(gaps))
-    return commands
+    return commands_or_gaps(commands, gaps)

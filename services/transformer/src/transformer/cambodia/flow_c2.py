@@ -75,7 +75,7 @@ def map_c2(raw: RawRecord, tables: CambodiaTables) -> list[UpsertCommand]:
                 PRIMERO,
                 "referral_decision",
                 {"case_id": str(client["external_id"])},
-                {"decisions": [decision(service, tables) for service in decided]},
+                {"decisions": [decision(client, service, tables) for service in decided]},
             )
         )
     return commands

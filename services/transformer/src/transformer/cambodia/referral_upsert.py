@@ -13,6 +13,7 @@ from transformer.cambodia.oscar_values import (
     village_code,
 )
 from transformer.cambodia.tables import CambodiaTables
+from transformer.source_dates import iso_date
 
 NOT_SPECIFIED = "Not Specified"
 IN_PROGRESS = "in_progress"
@@ -56,7 +57,7 @@ def referral_upserts(
             "services": [{"uuid": oscar_string(service_id), "name": name}],
         }
         body |= _transaction(case)
-        body["date_of_referral"] = dashed_date(case.get("last_updated_at"))[:10]
+        body["date_of_referral"] = dashed_date(iso_date(case.get("last_updated_at")))[:10]
         key = {
             "external_id": str(case.get("case_id") or ""),
             "service_uuid": str(service_id),
@@ -100,7 +101,7 @@ def _client(case: Record, referral: Record, tables: CambodiaTables) -> dict[str,
         "given_name": oscar_string(case.get("name_first")),
         "family_name": oscar_string(case.get("name_last")),
         "gender": oscar_string(case.get("sex")),
-        "date_of_birth": dashed_date(case.get("date_of_birth")),
+        "date_of_birth": dashed_date(iso_date(case.get("date_of_birth"))),
         "location_current_village_code": location,
         "address_current_village_code": location,
         "reason_for_referral": oscar_string(referral.get("notes")),
@@ -144,7 +145,16 @@ def _organization(service: Record, case: Record) -> str:
 
 
 def _transaction(case: Record) -> dict[str, Any]:
-    transitions = case.get("transitions") or []
-    if transitions and transitions[0].get("transition_id"):
-        return {"transaction_id": transitions[0]["transition_id"]}
+    """The newest transition's id (by `created_at`, then id).
+
+    The old job read `transitions[0]` right after sorting the list in place newest first (for
+    the referral notes), so it sent the newest; Primero itself returns transitions in no
+    defined order (`has_many :transitions`, no `order`).
+    """
+    transitions = [t for t in case.get("transitions") or [] if isinstance(t, Mapping)]
+    if not transitions:
+        return {}
+    newest = max(transitions, key=_age_key)
+    if newest.get("transition_id"):
+        return {"transaction_id": newest["transition_id"]}
     return {}

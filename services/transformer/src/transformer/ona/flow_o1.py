@@ -19,6 +19,7 @@ from typing import Any
 from casebridge.messages import RawRecord, UpsertCommand
 from transformer.mapping_gap import MappingGap
 from transformer.ona.tables import OnaTables
+from transformer.source_dates import iso_date, iso_timestamp
 
 PRODUCER = "transformer"
 TARGET = "ona"
@@ -35,7 +36,7 @@ def map_o1(raw: RawRecord, tables: OnaTables) -> list[UpsertCommand]:
         raise MappingGap(f"Primero case {raw.source.record_id} has no case_id_display")
     row = {
         "case_id": case_id,
-        "registration_date": _text(case.get("registration_date")),
+        "registration_date": _text(iso_date(case.get("registration_date"))),
         "case_source": "oscar" if case.get("oscar_number") else "primero",
         "disabled": _lookup(tables.disability, case.get("disability_type")),
         "type_of_case": drop_last_token(case.get("type_of_case")),
@@ -44,7 +45,7 @@ def map_o1(raw: RawRecord, tables: OnaTables) -> list[UpsertCommand]:
         "protection_concerns": _concerns(tables, case.get("protection_concerns")),
         "placement_type": drop_last_token(case.get("type_of_placement")),
         "consent_for_reporting": _consent(case.get("consent_reporting")),
-        "location_code": _text(case.get("location_current")),
+        "location_code": _kept_text(case.get("location_current")),
         "current_district_key": district_key(case.get("location_current")),
         "caregiver_district_key": district_key(case.get("location_caregiver")),
     }
@@ -74,10 +75,11 @@ def district_key(location: Any) -> str | None:
 
 
 def drop_last_token(value: Any) -> str | None:
-    """`children_undergoing_reintegration_55427` -> `children undergoing reintegration`."""
-    text = _text(value)
-    if text is None:
-        return None
+    """`children_undergoing_reintegration_55427` -> `children undergoing reintegration`; a
+    blank stays blank (`''`), as the old job wrote it into these text columns."""
+    text = _kept_text(value)
+    if not text:
+        return text
     return " ".join(text.split("_")[:-1])
 
 
@@ -97,18 +99,26 @@ def _services(tables: OnaTables, case: dict[str, Any], case_id: str) -> list[dic
                 "case_id": case_id,
                 "unique_id": unique_id,
                 "service_type": _lookup(tables.service_type, service.get("service_type")),
+                # A timestamp column: '' is no time (the old job's batch failed on it).
                 "service_date": None
                 if implemented in (None, "", NOT_IMPLEMENTED)
-                else _text(implemented),
+                else _text(iso_timestamp(implemented)),
             },
         )
     return list(rows.values())
 
 
 def _text(value: Any) -> str | None:
+    """Text, NULL for a blank: for columns that are no text (dates) and for lookups."""
     if value is None or value == "":
         return None
     return str(value)
+
+
+def _kept_text(value: Any) -> str | None:
+    """Text, NULL only when Primero has no value: the old adaptor wrote `''` as `''` into the
+    dashboard's text columns (pg-format `%L`), and the dashboard's queries were built on that."""
+    return None if value is None else str(value)
 
 
 def _lookup(table: Any, value: Any) -> str | None:
@@ -120,7 +130,7 @@ def _lookup(table: Any, value: Any) -> str | None:
 
 
 def _sex(tables: OnaTables, value: Any) -> str | None:
-    text = _text(value)
+    text = _kept_text(value)
     return None if text is None else tables.sex.get(text, text)
 
 
@@ -146,9 +156,14 @@ def _concerns(tables: OnaTables, values: Any) -> str:
 
 
 def _consent(value: Any) -> str:
-    """The value when truthy, else the string 'false' (C.4); booleans as `true`."""
+    """The value when truthy, else the string 'false' (C.4).
+
+    Primero's `consent_reporting` is a boolean; the old adaptor's pg-format wrote `true` as
+    `'t'`, so the dashboard's rows (and queries) hold `'t'`. `'t'` is also valid input if the
+    column is a boolean (its type is not in the reference, G5). Text values pass through.
+    """
     if not value:
         return "false"
     if value is True:
-        return "true"
+        return "t"
     return str(value)

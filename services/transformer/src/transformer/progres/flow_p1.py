@@ -11,17 +11,22 @@ Primero case id and owner are known.
 
 Each service row carries `unique_id` = uuid5 of its `progres_interventionnumber`, so the same
 intervention sent twice updates its row instead of appending a second one.
+
+Every field taken from DTP is sent, `null` when DTP leaves it empty, null or out (MAPPINGS B.1,
+"absent -> null"): UNHCR's registration data is the reference, and Primero's PATCH overwrites a
+present key, null included, so a value cleared in proGres is cleared in Primero too.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from casebridge.ids import deterministic_id
 from casebridge.messages import RawRecord, UpsertCommand
 from transformer.mapping_gap import MappingGap
 from transformer.progres.tables import ProgresTables
+from transformer.source_dates import parse_date
 
 PRODUCER = "transformer"
 SERVICE = "interventiontype.progres_description"
@@ -140,14 +145,14 @@ def _case(item: dict[str, Any], tables: ProgresTables, as_of: date) -> dict[str,
     case: dict[str, Any] = {
         "unhcr_individual_no": str(item["individuals.progres_id"]),
         "unhcr_id_no": _name(item["individuals.progres_registrationgroupid"]),
-        "name_first": item.get("individuals.progres_givenname"),
-        "name_middle": item.get("individuals.progres_middlename"),
-        "name_last": item.get("individuals.progres_familyname"),
-        "name_nickname": item.get("individuals.progres_commonyusedname"),  # sic
+        "name_first": _given(item, "individuals.progres_givenname"),
+        "name_middle": _given(item, "individuals.progres_middlename"),
+        "name_last": _given(item, "individuals.progres_familyname"),
+        "name_nickname": _given(item, "individuals.progres_commonyusedname"),  # sic
         "date_of_birth": born.isoformat(),
         "age": _completed_years(born, as_of),
         "sex": tables.sex_to_primero[str(item["individuals.progres_sex"])],
-        "telephone_current": item.get("individuals.progres_primaryphonenumber"),
+        "telephone_current": _given(item, "individuals.progres_primaryphonenumber"),
         "address_current": _address(item),
         "language": _language(item, tables),
         "status": "open",
@@ -156,7 +161,7 @@ def _case(item: dict[str, Any], tables: ProgresTables, as_of: date) -> dict[str,
     }
     if item.get("progres_primeroid"):
         case["case_id"] = str(item["progres_primeroid"])
-    return {k: v for k, v in case.items() if v is not None}
+    return case
 
 
 def _row(item: dict[str, Any], tables: ProgresTables) -> dict[str, Any]:
@@ -168,13 +173,13 @@ def _row(item: dict[str, Any], tables: ProgresTables) -> dict[str, Any]:
     )
     row: dict[str, Any] = {
         "unique_id": service_unique_id(number),
-        "service_response_day_time": item.get("progres_interventionstartdate"),
+        "service_response_day_time": _given(item, "progres_interventionstartdate"),
         "service_request_external": True,
-        "service_request_title": item.get("user.title"),
+        "service_request_title": _given(item, "user.title"),
         "service_request_agency": _name(item.get("user.progres_partner"))
         or tables.default_request_agency,
-        "service_request_phone": item.get("user.mobilephone"),
-        "service_request_email": item.get("user.internalemailaddress"),
+        "service_request_phone": _given(item, "user.mobilephone"),
+        "service_request_email": _given(item, "user.internalemailaddress"),
         "service_referral_notes": notes.replace("</p>", " ").replace("<p>", " "),
         "service_type": tables.services_to_primero[str(item[SERVICE])],
         "service_implementing_agency": "UNICEF",
@@ -183,7 +188,13 @@ def _row(item: dict[str, Any], tables: ProgresTables) -> dict[str, Any]:
         "unhcr_referral_status": "pending",
         "progres_interventionnumber": number,
     }
-    return {k: v for k, v in row.items() if v is not None}
+    return row
+
+
+def _given(item: dict[str, Any], key: str) -> Any:
+    """DTP's value, or None (sent as null, which clears Primero's) when it is empty or absent."""
+    value = item.get(key)
+    return None if value == "" else value
 
 
 def _name(value: Any) -> str | None:
@@ -195,10 +206,7 @@ def _name(value: Any) -> str | None:
 
 
 def _birth_date(value: Any) -> date | None:
-    try:
-        return datetime.strptime(str(value).split("T")[0], "%Y-%m-%d").date()
-    except ValueError:
-        return None
+    return parse_date(value)
 
 
 def _completed_years(born: date, as_of: date) -> int:
