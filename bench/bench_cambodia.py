@@ -152,6 +152,9 @@ def expected_work(cases: int, seed: int) -> tuple[dict[str, int], list[dict[str,
                 "services": services,
             }
         )
+    # OSCaR finds a child's referral statuses in its FIRST organisation (REAL-SYSTEMS.md): seed
+    # the clients holding referrals before the child's other clients.
+    seeds.sort(key=lambda seed: not seed["services"])
     figures = {"raw_records": len(data.cases), "transformer_gaps": gaps, **operations}
     figures["commands"] = sum(operations.values())
     return figures, seeds

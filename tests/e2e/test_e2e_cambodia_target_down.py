@@ -27,11 +27,17 @@ async def test_503_for_a_while_ends_with_everything_loaded_and_an_empty_dlq(
         sims.oscar_control,
         "POST",
         "/faults",
-        {
-            "path": f"{OSCAR_API}/*",
-            "error_rate": 1,
-            "error_status": 503,
-            "times": OSCAR_FAILURES,
+        {  # on the writes only: the loader's feed read (GET) is not journaled
+            "rules": [
+                {
+                    "path": f"{OSCAR_API}/*",
+                    "method": method,
+                    "error_rate": 1,
+                    "error_status": 503,
+                    "times": times,
+                }
+                for method, times in (("POST", 3), ("PUT", OSCAR_FAILURES - 3))
+            ]
         },
     )
     await pipeline.start_transformer()

@@ -100,6 +100,24 @@ def referral(external_id: str = "8c1f5e2a-7d3b-4a9c-b6e0-1f2a3b4c5d6e") -> dict[
     }
 
 
+LEGACY_CHILD = "01HLEGACY0000000000000000A"
+
+
+def child(*services: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A feed-shaped seed record of a child in cif."""
+    record = {
+        "global_id": LEGACY_CHILD,
+        "given_name": "Dara",
+        "family_name": "Kim",
+        "gender": "female",
+        "date_of_birth": "2012-05-01",
+        "organization_name": "cif",
+        "external_id": "7f1e0c9a-0000-4000-8000-000000000001",
+        "services": list(services),
+    }
+    return record | fields
+
+
 def upsert_command(
     payload: dict[str, Any], updated_at: datetime = T0, referral_id: str = "r-1"
 ) -> UpsertCommand:
@@ -215,10 +233,91 @@ async def test_a_422_lands_in_the_dlq_with_oscars_text(loader, oscar):
     await loader.send(statuses_command(items))
     await wait_for(lambda: loader.finished() == 1)
     [dead] = loader.dead_letters()
-    assert dead.error_class == "HttpStatusError"
-    assert "answered 422" in dead.error_message
-    assert "Record error. Please check OSCaR logs for details." in dead.error_message
+    assert dead.error_class == "PermanentError"
+    assert "OSCaR refused the status of referral(s) 999999" in dead.error_message
+    assert "Couldn't find Referral with 'id'=999999" in dead.error_message
     assert dead.attempts == 1
+
+
+async def test_a_legacy_referral_without_a_risk_level_dead_letters_with_oscars_text(loader, oscar):
+    """oscar-web runs the referral's validations on update_statuses (REAL-SYSTEMS.md)."""
+    legacy = {"uuid": "u1", "name": "Kinship care", "referral_id": 4242, "level_of_risk": None}
+    control(oscar, "POST", "/seed", {"source": "records", "records": [child(legacy)]})
+    items = [{"client_global_id": LEGACY_CHILD, "referral_id": 4242, "referral_status": "Exited"}]
+    await loader.send(statuses_command(items))
+    await wait_for(lambda: loader.finished() == 1)
+    [dead] = loader.dead_letters()
+    assert "OSCaR refused the status of referral(s) 4242" in dead.error_message
+    assert "Level of risk can't be blank" in dead.error_message
+    referral = next(r for r in control(oscar, "GET", "/referrals")["referrals"] if r["id"] == 4242)
+    assert referral["referral_status"] == "Referred"
+
+
+def known_child_referral(tenant: str, **fields: Any) -> dict[str, Any]:
+    payload = referral()
+    payload["organization"] |= {"global_id": KNOWN_CLIENT, "organization_name": tenant, **fields}
+    return payload
+
+
+async def test_a_known_child_without_a_client_in_the_organisation_is_dead_lettered_unsent(
+    loader, oscar
+):
+    """OSCaR would answer 200 and create nothing (the sample child has a client in cif only)."""
+    before = len(control(oscar, "GET", "/referrals")["referrals"])
+    await loader.send(upsert_command(known_child_referral("tpo")))
+    await wait_for(lambda: loader.finished() == 1)
+    [dead] = loader.dead_letters()
+    assert dead.error_class == "PermanentError"
+    assert dead.error_message.startswith(
+        f"OSCaR would create nothing: child {KNOWN_CLIENT} (case 8c1f5e2a-7d3b-4a9c-b6e0-"
+        "1f2a3b4c5d6e) has no client in organisation tpo"
+    )
+    assert writes(oscar, UPSERT) == []
+    assert len(control(oscar, "GET", "/referrals")["referrals"]) == before
+
+
+async def test_a_known_child_referral_fills_blanks_from_oscar_and_creates_one_referral(
+    loader, oscar, store
+):
+    """Blank case fields are sent with OSCaR's current values, so none is wiped."""
+    payload = known_child_referral("cif", gender="", mosvy_number="", date_of_birth="")
+    clients = control(oscar, "GET", "/clients")["clients"]
+    (current,) = [c for c in clients if c["global_id"] == KNOWN_CLIENT]
+    before = len(control(oscar, "GET", "/referrals")["referrals"])
+    await loader.send(upsert_command(payload))
+    await wait_for(lambda: loader.finished() == 1)
+    assert loader.dead_letters() == []
+    [sent] = writes(oscar, UPSERT)
+    assert sent["status"] == 200
+    assert sent["body"]["organization"]["gender"] == current["gender"]
+    assert sent["body"]["organization"]["date_of_birth"] == current["date_of_birth"]
+    assert "mosvy_number" not in sent["body"]["organization"]  # blank in OSCaR too
+    (after,) = [
+        c for c in control(oscar, "GET", "/clients")["clients"] if c["global_id"] == KNOWN_CLIENT
+    ]
+    assert (after["gender"], after["date_of_birth"]) == (
+        current["gender"],
+        current["date_of_birth"],
+    )
+    assert len(control(oscar, "GET", "/referrals")["referrals"]) == before + 1
+    assert store.outcomes() == [("client_upsert", "loaded")]
+
+
+async def test_a_known_child_without_a_gender_is_dead_lettered_unsent(loader, oscar):
+    """Two clients that disagree: unknown which one OSCaR updates, so no gender to send."""
+    control(
+        oscar,
+        "POST",
+        "/seed",
+        {"source": "records", "records": [child(), child(gender="male", organization_name="tpo")]},
+    )
+    payload = referral()
+    payload["organization"] |= {"global_id": LEGACY_CHILD, "gender": ""}
+    await loader.send(upsert_command(payload))
+    await wait_for(lambda: loader.finished() == 1)
+    [dead] = loader.dead_letters()
+    assert f"OSCaR requires a gender for child {LEGACY_CHILD}" in dead.error_message
+    assert writes(oscar, UPSERT) == []
 
 
 async def test_a_503_for_a_while_ends_with_everything_loaded_and_an_empty_dlq(loader, oscar):

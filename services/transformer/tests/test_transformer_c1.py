@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
 
 from casebridge.errors import PermanentError
 from transformer.cambodia import CambodiaTables, map_c1
+from transformer.cambodia.referral_upsert import BRANCH_A_OPTIONAL
 from transformer.mapping_gap import MappingGap, PartlyMapped
 
 CASE_ID = "aac935f2-5e01-450b-8575-423915a04e68"
@@ -66,6 +68,13 @@ class TestReferralUpserts:
         expected[1]["organization"]["services"][0]["name"] = "Not Specified"
         # reason_for_referral comes from the referral of that very service (its notes are '').
         expected[1]["organization"]["reason_for_referral"] = ""
+        # A known child (global_id): OSCaR overwrites its client with what is sent, so blank
+        # client fields are left out (REAL-SYSTEMS.md, client.rb:902-925).
+        for body in expected:
+            org = body["organization"]
+            for field in BRANCH_A_OPTIONAL:
+                if org.get(field) == "":
+                    del org[field]
 
         assert produced == expected
 
@@ -93,20 +102,54 @@ class TestReferralUpserts:
     ) -> None:
         referral_case["location_current"] = stored
         org = map_c1(as_case(referral_case), tables)[0].payload["organization"]
-        assert org["location_current_village_code"] == sent
-        assert org["address_current_village_code"] == sent
+        # A known child (global_id): a blank code is left out rather than sent as ''.
+        assert org.get("location_current_village_code", "") == sent
+        assert org.get("address_current_village_code", "") == sent
 
-    def test_risk_level_no_action_is_spelt_for_oscar_and_absent_risk_is_omitted(
+    def test_risk_level_no_action_is_spelt_for_oscar(
         self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
     ) -> None:
         referral_case["risk_level"] = "no_action"
         assert map_c1(as_case(referral_case), tables)[0].payload["organization"][
             "level_of_risk"
         ] == ("no action")
+
+    def test_absent_risk_level_rejects_the_case_with_the_shipped_table(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        """OSCaR refuses a referral without level_of_risk; the shipped default is none."""
+        assert tables.risk_to_oscar_default is None
         del referral_case["risk_level"]
-        assert (
-            "level_of_risk" not in map_c1(as_case(referral_case), tables)[0].payload["organization"]
-        )
+        with pytest.raises(MappingGap) as gap:
+            map_c1(as_case(referral_case), tables)
+        assert f"case {CASE_ID} has no risk_level and OSCaR refuses a referral" in str(gap.value)
+        assert "default_when_missing" in str(gap.value)
+
+    def test_absent_risk_level_takes_the_tables_default(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        del referral_case["risk_level"]
+        with_default = dataclasses.replace(tables, risk_to_oscar_default="medium")
+        upserts = by_operation(map_c1(as_case(referral_case), with_default), "client_upsert")
+        assert [u.payload["organization"]["level_of_risk"] for u in upserts] == ["medium"] * 2
+
+    def test_a_risk_level_oscar_refuses_rejects_the_case(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        referral_case["risk_level"] = "extreme"
+        with pytest.raises(MappingGap, match="level_of_risk 'extreme', which OSCaR refuses"):
+            map_c1(as_case(referral_case), tables)
+
+    def test_a_known_child_gets_only_the_client_fields_that_have_values(
+        self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any
+    ) -> None:
+        for field in ("sex", "mosvy_number", "location_current"):
+            referral_case[field] = None
+        org = map_c1(as_case(referral_case), tables)[0].payload["organization"]
+        assert org["global_id"] == referral_case["oscar_number"]
+        for field in ("gender", "mosvy_number", "address_current_village_code"):
+            assert field not in org
+        assert org["given_name"] == referral_case["name_first"]
 
     def test_oscar_strings_blank_instead_of_null(
         self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any

@@ -11,7 +11,7 @@ import pytest
 
 from casebridge.redaction import Redactor
 from transformer.cambodia import MappingTableError, load_tables
-from transformer.cambodia.tables import PROVINCE_USERS, PrimeroService
+from transformer.cambodia.tables import PROVINCE_USERS, RISK, PrimeroService
 
 PACKAGED = files("transformer").joinpath("mappings/cambodia")
 
@@ -59,6 +59,14 @@ def test_an_override_file_replaces_its_table_and_changes_the_version(tmp_path: P
     assert tables.province_users["19"] == "mgrstg"
     assert tables.agency_users["agency-cif"] == "agency-cif-user"  # untouched tables stay packaged
     assert tables.version != load_tables().version
+
+
+def test_the_risk_default_is_none_as_shipped_and_a_partner_can_set_it(tmp_path: Path) -> None:
+    assert load_tables().risk_to_oscar_default is None
+    risk = packaged(RISK)
+    risk["primero_to_oscar"]["default_when_missing"] = "medium"
+    (tmp_path / RISK).write_text(json.dumps(risk), encoding="utf-8")
+    assert load_tables(tmp_path).risk_to_oscar_default == "medium"
 
 
 def test_effective_that_disagrees_with_the_entries_fails_start_up(tmp_path: Path) -> None:

@@ -106,20 +106,82 @@ def test_update_statuses_keeps_earlier_items_when_a_later_one_fails(oscar, http)
     assert oscar.sim.store.referrals[1194].referral_status == "Exited"  # never reached
 
 
-def test_update_statuses_rejects_statuses_outside_the_three(oscar, http):
+def status_item(referral_id, status, global_id="01EDN2N13KJQYZJDNNJE68XDQY"):
+    return {"client_global_id": global_id, "referral_id": referral_id, "referral_status": status}
+
+
+def test_update_statuses_runs_the_model_validation_not_the_three_status_list(oscar, http):
+    """referral.rb:27 accepts every client status ("Active" too); the controller's list of
+    three is only the text appended to a validation failure."""
     seed_samples(oscar, http)
-    body = {
-        "data": [
-            {
-                "client_global_id": "01EDN2N13KJQYZJDNNJE68XDQY",
-                "referral_id": 1193,
-                "referral_status": "Active",
-            }
-        ]
+    ok = http.put(oscar.url + UPDATE_STATUSES, json={"data": [status_item(1193, "Active")]})
+    assert ok.status_code == 200
+    assert oscar.sim.store.referrals[1193].referral_status == "Active"
+    bad = http.put(oscar.url + UPDATE_STATUSES, json={"data": [status_item(1193, "Pending")]})
+    assert bad.status_code == 422
+    assert bad.json() == {
+        "error": "Referral status is not included in the list. Referral status must be one of"
+        " ['Accepted', 'Exited', 'Referred'].",
+        "message": RECORD_ERROR,
     }
+
+
+def child(global_id, tenant, *services):
+    return {
+        "global_id": global_id,
+        "given_name": "Dara",
+        "family_name": "Kim",
+        "gender": "male",
+        "date_of_birth": "2012-05-01",
+        "organization_name": tenant,
+        "external_id": f"ext-{global_id}",
+        "services": list(services),
+    }
+
+
+def seed(oscar, http, *records):
+    response = http.post(
+        oscar.url + "/__sim/seed", json={"source": "records", "records": list(records)}
+    )
+    assert response.status_code == 200
+
+
+def test_update_statuses_refuses_a_legacy_referral_without_a_risk_level(oscar, http):
+    """A referral saved before level_of_risk became required fails update_attributes."""
+    legacy = {"uuid": "u1", "name": "Kinship care", "referral_id": 4242, "level_of_risk": None}
+    seed(oscar, http, child("01HLEGACY0000000000000000A", "cif", legacy))
+    body = {"data": [status_item(4242, "Accepted", "01HLEGACY0000000000000000A")]}
     response = http.put(oscar.url + UPDATE_STATUSES, json=body)
     assert response.status_code == 422
-    assert "Referral status must be one of" in response.json()["error"]
+    assert response.json()["error"] == (
+        "Level of risk can't be blank. Level of risk is not included in the list."
+        " Referral status must be one of ['Accepted', 'Exited', 'Referred']."
+    )
+    assert oscar.sim.store.referrals[4242].referral_status == "Referred"  # unchanged
+
+
+def test_update_statuses_looks_in_the_first_organisation_by_id_only(oscar, http):
+    """The tenant is the child's FIRST organisation and the referral is found there by id
+    alone: another child's referral there is updated, this child's own referral in its
+    second organisation is not found."""
+    service = {"uuid": "u1", "name": "Kinship care"}
+    seed(
+        oscar,
+        http,
+        child("01HCHILDA000000000000000AA", "cif", {**service, "referral_id": 5001}),
+        child("01HCHILDB000000000000000BB", "cif", {**service, "referral_id": 5002}),
+        child("01HCHILDA000000000000000AA", "demo", {**service, "referral_id": 5003}),
+    )
+    referrals = oscar.sim.store.referrals
+    wrong_child = {"data": [status_item(5002, "Exited", "01HCHILDA000000000000000AA")]}
+    response = http.put(oscar.url + UPDATE_STATUSES, json=wrong_child)
+    assert response.status_code == 200
+    assert referrals[5002].referral_status == "Exited"  # child B's referral, as in OSCaR
+    second_org = {"data": [status_item(5003, "Exited", "01HCHILDA000000000000000AA")]}
+    missing = http.put(oscar.url + UPDATE_STATUSES, json=second_org)
+    assert missing.status_code == 422
+    assert missing.json()["error"] == "Couldn't find Referral with 'id'=5003"
+    assert referrals[5003].referral_status == "Referred"
 
 
 def test_update_statuses_unknown_global_id_is_422(oscar, http):

@@ -131,12 +131,90 @@ def test_known_global_id_with_a_bad_status_is_422(oscar, http, auth):
     )
 
 
-def test_known_global_id_without_a_client_in_the_tenant_is_a_500(oscar, http, auth):
+def known_child(oscar, http, auth, **client):
+    """A child with an OSCaR client in cif (first referral, then the NGO's intake)."""
     post(oscar, http, auth, referral())
-    (first,) = inbound(oscar)  # no intake: GlobalIdentity exists, client does not
-    response = post(oscar, http, auth, referral(global_id=first.client_global_id))
-    assert response.status_code == 500
-    assert response.headers["content-type"].startswith("text/html")
+    (first,) = inbound(oscar)
+    assert http.post(oscar.url + f"/__sim/referrals/{first.id}/intake").status_code == 200
+    (opened,) = oscar.sim.store.clients_with_global_id(first.client_global_id)
+    for field, value in client.items():
+        setattr(opened, field, value)
+    return opened
+
+
+def test_level_of_risk_is_required_on_a_new_referral(oscar, http, auth):
+    """referral.rb:28 (presence + inclusion): nil fails both."""
+    response = post(oscar, http, auth, referral(level_of_risk=""))
+    assert response.status_code == 422
+    assert response.json() == {
+        "external_id": "8c1f5e2a-7d3b-4a9c-b6e0-1f2a3b4c5d6e",
+        "message": {"level_of_risk": ["can't be blank", "is not included in the list"]},
+    }
+    assert inbound(oscar) == []
+
+
+def test_known_child_without_a_client_in_the_named_organisation_is_200_creating_nothing(
+    oscar, http, auth
+):
+    """create_referral finds no client in tpo and returns nil; render_client_data then
+    updates the client of the child's first organisation (cif) and answers 200."""
+    client = known_child(oscar, http, auth)
+    second = referral(global_id=client.global_id, organization_name="tpo", given_name="Sopheap")
+    response = post(oscar, http, auth, second)
+    assert response.status_code == 200
+    assert response.json() == {"external_id": client.external_id, "message": "Record saved."}
+    assert len(inbound(oscar)) == 1  # nothing created in tpo
+    assert [c.tenant for c in oscar.sim.store.clients_with_global_id(client.global_id)] == ["cif"]
+    assert client.given_name == "Sopheap"  # the cif client was overwritten instead
+
+
+def test_known_global_id_with_no_client_anywhere_falls_through_to_a_first_referral(
+    oscar, http, auth
+):
+    """No organisation yet (minted, never taken in): render_client_data calls find_referral."""
+    post(oscar, http, auth, referral())
+    (first,) = inbound(oscar)
+    again = referral(global_id=first.client_global_id, external_id="another-case")
+    response = post(oscar, http, auth, again)
+    assert response.status_code == 200
+    assert [r.client_global_id for r in inbound(oscar)] == [first.client_global_id] * 2
+
+
+def test_known_child_update_writes_every_attribute_blanks_included(oscar, http, auth):
+    """Client.get_client_attribute: blank or absent -> nil; local names and the reason come
+    from keys the controller never permits, so they are wiped whatever is sent."""
+    client = known_child(
+        oscar, http, auth, mosvy_number="PP-9", local_given_name="សុភា", reason_for_referral="x"
+    )
+    body = referral(global_id=client.global_id, mosvy_number="", address_current_village_code="")
+    body["organization"].pop("family_name")
+    body["organization"].pop("location_current_village_code")
+    body["organization"]["local_given_name"] = "សុភា"
+    assert post(oscar, http, auth, body).status_code == 200
+    assert len(inbound(oscar)) == 2
+    assert client.mosvy_number is None
+    assert client.family_name is None
+    assert client.location_code == ""
+    assert client.local_given_name is None
+    assert client.reason_for_referral is None
+    assert client.gender == "female"
+
+
+def test_known_child_blank_gender_is_422_after_the_referral_was_saved(oscar, http, auth):
+    """client.rb:143 gender presence fails update_attributes, but create_referral ran first:
+    the referral exists, the client is unchanged, and a replay would add another one."""
+    client = known_child(oscar, http, auth)
+    body = referral(global_id=client.global_id, gender="", given_name="Changed")
+    response = post(oscar, http, auth, body)
+    assert response.status_code == 422
+    assert response.json() == {
+        "external_id": "8c1f5e2a-7d3b-4a9c-b6e0-1f2a3b4c5d6e",
+        "message": {"gender": ["can't be blank"]},
+    }
+    assert len(inbound(oscar)) == 2  # saved before the refusal
+    assert client.given_name == "Sophea"
+    assert post(oscar, http, auth, body).status_code == 422
+    assert len(inbound(oscar)) == 3
 
 
 def test_unknown_non_blank_global_id_saves_the_referral_then_500s(oscar, http, auth):
@@ -161,7 +239,7 @@ def test_unknown_tenant_is_a_500(oscar, http, auth):
     [
         ({"external_case_worker_mobile": ""}, "referral_phone"),
         ({"external_case_worker_name": ""}, "name_of_referee"),
-        ({"given_name": ""}, "client_name"),
+        ({"given_name": "", "family_name": ""}, "client_name"),
         ({"services": []}, "services"),
         ({"services": [{"uuid": "u", "name": "Not Specified"}]}, "services"),
         ({"level_of_risk": "no_action"}, "level_of_risk"),

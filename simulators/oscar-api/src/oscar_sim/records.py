@@ -45,6 +45,7 @@ class Client:
     case_worker_mobile: str = ""
     external_case_worker_name: str | None = None
     external_case_worker_id: str | None = None
+    reason_for_referral: str | None = None
     referred_external: bool = False
     program_services: list[ProgramService] = field(default_factory=list)
     synced_date: date | None = None

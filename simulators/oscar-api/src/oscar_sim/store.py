@@ -13,6 +13,9 @@ from oscar_sim.identifiers import slug, ulid
 from oscar_sim.records import Client, ProgramService, Referral
 from oscar_sim.timeparse import parse_time
 
+#: The risk level of a seeded inbound referral whose record does not give one.
+SEEDED_LEVEL_OF_RISK = "medium"
+
 
 class OscarStore:
     def __init__(self, tenants: Iterable[Tenant], seed: int = 0) -> None:
@@ -48,6 +51,12 @@ class OscarStore:
 
     def clients_with_global_id(self, global_id: str) -> list[Client]:
         return [self.clients[i] for i in self._clients_by_global.get(global_id, ())]
+
+    def first_client(self, global_id: str) -> Client | None:
+        """The client in the child's first organisation (``global_identity.organizations.first``:
+        the tenant where a client with this global id was created first)."""
+        ids = self._clients_by_global.get(global_id)
+        return self.clients[ids[0]] if ids else None
 
     def client_in_tenant(self, global_id: str, tenant: str) -> Client | None:
         return next((c for c in self.clients_with_global_id(global_id) if c.tenant == tenant), None)
@@ -168,6 +177,11 @@ class OscarStore:
                     services=[],
                     referral_status=str(service.get("referral_status") or "Referred"),
                     created_at=client.created_at,
+                    # Sim-only key: a seeded referral is recent (has a risk level) unless the
+                    # record says otherwise; ``"level_of_risk": null`` seeds a legacy one.
+                    level_of_risk=text(service["level_of_risk"])
+                    if "level_of_risk" in service
+                    else SEEDED_LEVEL_OF_RISK,
                     external_id=client.external_id,
                     external_id_display=client.external_id_display,
                     client_id=client.id,

@@ -1,6 +1,11 @@
 """``POST /clients/upsert``: one referral per call, branching on whether ``global_id`` is known.
 
-Branch A (known ``global_id``): optional new referral, client update, referral status.
+Branch A (known ``global_id``, oscar-web @9dd3a12e ``api/v1/organizations_controller.rb``
+``upsert``/``create_referral``/``render_client_data``): a new referral only when the child has
+a client in the named organisation (else nothing, and still 200); then the client of the
+child's FIRST organisation is overwritten with every permitted attribute (absent or blank ->
+nil, ``Client.get_client_attribute``) and must keep a gender, so a refusal comes after the
+referral was saved. A child with no client anywhere falls through to branch B.
 Branch B (blank or unknown): find-or-create a referral by ``external_id``; a second
 first-referral for a child who already has an OSCaR client is refused with 422
 "Record was found." (API.md §2.3). Every ``""`` is read as blank.
@@ -15,6 +20,7 @@ from typing import Any
 from oscar_sim.blank import is_blank, presence, text, truthy
 from oscar_sim.catalogue import (
     CLIENT_STATUSES,
+    GENDERS,
     LEVELS_OF_RISK,
     REFERRAL_STATUS_UPDATES,
     SERVICE_NAME_SET,
@@ -58,24 +64,28 @@ def _known_child(
 ) -> Reply:
     external_id = text(params["external_id"])
     tenant = str(params["organization_name"])
-    if truthy(params["is_referred"]):
+    if truthy(params["is_referred"]) and store.client_in_tenant(global_id, tenant) is not None:
         created = _create_referral(store, params, global_id, external_system, now)
         if isinstance(created, Reply):
             return created
-    client = store.client_in_tenant(global_id, tenant)
+    # render_client_data: the client of the child's first organisation, whatever was named.
+    client = store.first_client(global_id)
     if client is None:
-        return Reply.crash()  # render_client_data dereferences nil
+        return _first_referral(store, params, global_id, external_system, now, known=True)
+    invalid = _client_errors(params)
+    if invalid:  # update_attributes failed: nothing written, the referral above stays
+        return Reply(422, {"external_id": external_id, "message": invalid})
     _update_client(client, params, now)
     status = text(params["referral_status"])
     if status is not None:
         if status not in REFERRAL_STATUS_UPDATES:
-            return Reply(422, {"external_id": external_id, "message": BAD_STATUS})
+            return Reply(422, {"external_id": client.external_id, "message": BAD_STATUS})
         latest = max(
             (
                 r
                 for r in store.referrals_for(global_id)
                 if r.direction == "inbound"
-                and r.tenant == tenant
+                and r.tenant == client.tenant
                 and r.external_system == external_system
             ),
             key=lambda r: r.id,
@@ -83,7 +93,7 @@ def _known_child(
         )
         if latest is not None:
             latest.referral_status = status
-    return Reply(200, {"external_id": external_id, "message": RECORD_SAVED})
+    return Reply(200, {"external_id": client.external_id, "message": RECORD_SAVED})
 
 
 def _first_referral(
@@ -92,6 +102,8 @@ def _first_referral(
     global_id: str | None,
     external_system: str | None,
     now: datetime,
+    *,
+    known: bool = False,
 ) -> Reply:
     external_id = text(params["external_id"])
     found = store.inbound_by_external_id(external_id) if external_id else []
@@ -116,7 +128,7 @@ def _first_referral(
     created = _create_referral(store, params, client_global_id, external_system, now)
     if isinstance(created, Reply):
         return created
-    if not found and global_id is not None:
+    if not found and global_id is not None and not known:
         return Reply.crash()
     return Reply(200, {"external_id": external_id, "message": RECORD_SAVED})
 
@@ -136,7 +148,7 @@ def _create_referral(
 ) -> Referral | Reply:
     errors: dict[str, list[str]] = {}
     given, family = text(params["given_name"]), text(params["family_name"])
-    if given is None or family is None:
+    if given is None and family is None:  # client_name: "given family".squish
         errors["client_name"] = [CANT_BE_BLANK]
     if external_system is None:
         errors["referred_from"] = [CANT_BE_BLANK]
@@ -150,7 +162,9 @@ def _create_referral(
     if status not in CLIENT_STATUSES:
         errors["referral_status"] = [NOT_IN_LIST]
     risk = text(params["level_of_risk"])
-    if risk is not None and risk not in LEVELS_OF_RISK:
+    if risk is None:  # referral.rb:28, presence and inclusion (nil fails both)
+        errors["level_of_risk"] = [CANT_BE_BLANK, NOT_IN_LIST]
+    elif risk not in LEVELS_OF_RISK:
         errors["level_of_risk"] = [NOT_IN_LIST]
     services = [
         (str(s.get("uuid") or ""), str(s["name"]))
@@ -192,24 +206,40 @@ def _location(params: dict[str, Any]) -> str | None:
     )
 
 
+def _client_errors(params: dict[str, Any]) -> dict[str, list[str]]:
+    """client.rb:143,146: a gender is required and must be one of OSCaR's options."""
+    gender = text(params["gender"])
+    if gender is None:
+        return {"gender": [CANT_BE_BLANK]}
+    if gender not in GENDERS:
+        return {"gender": [NOT_IN_LIST]}
+    return {}
+
+
 def _update_client(client: Client, params: dict[str, Any], now: datetime) -> None:
-    """get_client_attribute: overwrite from the payload; blank values leave fields alone."""
-    for field, key in (
-        ("given_name", "given_name"),
-        ("family_name", "family_name"),
-        ("gender", "gender"),
-        ("date_of_birth", "date_of_birth"),
-        ("mosvy_number", "mosvy_number"),
-        ("external_id", "external_id"),
-        ("external_id_display", "external_id_display"),
-        ("external_case_worker_name", "external_case_worker_name"),
-        ("external_case_worker_id", "external_case_worker_id"),
-    ):
-        value = text(params[key])
-        if value is not None:
-            setattr(client, field, value)
-    location = _location(params)
-    if location is not None:
-        client.location_code = location
-    client.synced_date = now.date()
+    """Client.get_client_attribute: every attribute is written, absent or blank ones as nil.
+
+    Local names and the reason are read from keys the controller never permits
+    (``local_given_name``, ``referral_reason``), so they always become nil.
+    """
+    client.mosvy_number = text(params["mosvy_number"])
+    client.given_name = text(params["given_name"])
+    client.family_name = text(params["family_name"])
+    client.local_given_name = None
+    client.local_family_name = None
+    client.gender = text(params["gender"])
+    client.date_of_birth = text(params["date_of_birth"])
+    client.reason_for_referral = None
+    client.external_case_worker_id = text(params["external_case_worker_id"])
+    client.external_case_worker_name = text(params["external_case_worker_name"])
+    client.location_code = (
+        text(params["address_current_village_code"])
+        or text(params["location_current_village_code"])
+        or ""
+    )
+    external_id = text(params["external_id"])
+    if external_id is not None:
+        client.external_id = external_id
+        client.external_id_display = text(params["external_id_display"])
+        client.synced_date = now.date()
     client.updated_at = now

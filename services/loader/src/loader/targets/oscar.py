@@ -4,8 +4,12 @@
   `is_referred`, so it is sent at most once per natural key (external_id, service, referral):
   recorded in the control store, repeats are superseded. A 422 "Record was found." means OSCaR
   already holds this first referral, linked to a client: the effect is there, so the command is
-  superseded (and remembered), not dead-lettered.
-- `update_statuses`, `update_links`: `PUT`s that OSCaR applies idempotently; sent as given.
+  superseded (and remembered), not dead-lettered. For a child OSCaR already knows (`global_id`)
+  the feed is read first (`oscar_known_child`): an upsert OSCaR would answer 200 to without
+  creating the referral, or refuse after saving it, is dead-lettered unsent; blanks are filled
+  from OSCaR's own values so that none overwrites them.
+- `update_statuses`, `update_links`: `PUT`s that OSCaR applies idempotently; sent as given. A
+  refused status (e.g. a legacy referral without `level_of_risk`) dead-letters with OSCaR's text.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from loader.guarded import GuardedTarget
 from loader.payloads import body_part, unknown_operation
 from loader.rate_limit import TokenBucket
 from loader.target import Target
+from loader.targets.oscar_known_child import checked_known_child, is_known_child_referral
 from loader.writer import Written
 
 NAME = "oscar"
@@ -55,9 +60,7 @@ class OscarWriter:
         if operation == "client_upsert":
             return await self._client_upsert(command)
         if operation == "update_statuses":
-            await self._limiter.acquire()
-            await self._client.update_statuses({"data": body_part(command, "data", list)})
-            return Written()
+            return await self._update_statuses(command)
         if operation == "update_links":
             items = body_part(command, "data", list)
             await self._limiter.acquire()
@@ -81,6 +84,11 @@ class OscarWriter:
 
     async def _client_upsert(self, command: UpsertCommand) -> Written:
         organization = body_part(command, "organization")
+        if is_known_child_referral(organization):
+            await self._limiter.acquire()
+            feed = await self._client.list_clients()
+            case_ref = str(command.key.get("external_id") or organization.get("external_id"))
+            organization = checked_known_child(organization, feed, case_ref)
         await self._limiter.acquire()
         try:
             await self._client.upsert_client({"organization": organization})
@@ -89,6 +97,21 @@ class OscarWriter:
                 raise Superseded(f"OSCaR already holds this referral ({RECORD_WAS_FOUND})") from exc
             raise
         return Written(target_id=str(organization.get("global_id") or "") or None)
+
+    async def _update_statuses(self, command: UpsertCommand) -> Written:
+        items = body_part(command, "data", list)
+        await self._limiter.acquire()
+        try:
+            await self._client.update_statuses({"data": items})
+        except HttpStatusError as exc:
+            referrals = ", ".join(
+                str(item.get("referral_id")) for item in items if isinstance(item, dict)
+            )
+            raise PermanentError(
+                f"OSCaR refused the status of referral(s) {referrals}: {exc.text}"
+                " (items before the refused one were applied; a replay re-sends them all)"
+            ) from exc
+        return Written()
 
 
 def build(store: ControlStore, settings: OscarSettings | None = None) -> Target:

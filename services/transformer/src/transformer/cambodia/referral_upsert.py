@@ -17,6 +17,14 @@ from transformer.source_dates import iso_date
 
 NOT_SPECIFIED = "Not Specified"
 IN_PROGRESS = "in_progress"
+#: What OSCaR accepts as a referral's level_of_risk (oscar-web app/models/referral.rb:11,28).
+OSCAR_LEVELS_OF_RISK = ("high", "medium", "low", "no action")
+#: Client fields OSCaR overwrites on a known child (branch A): sent only when they have a value.
+BRANCH_A_OPTIONAL = (
+    "external_id_display", "mosvy_number", "given_name", "family_name", "gender",
+    "date_of_birth", "location_current_village_code", "address_current_village_code",
+    "reason_for_referral", "external_case_worker_name", "external_case_worker_id",
+)  # fmt: skip
 
 Record = Mapping[str, Any]
 
@@ -49,9 +57,10 @@ def referral_upserts(
         organization = _organization(service, case)
         if not organization:
             gaps.append(f"organisation is empty for service {service_id} of case {case_ref}")
-        if name is None or not organization:
+        risk = _level_of_risk(case, case_ref, tables, gaps)
+        if name is None or not organization or risk is None:
             continue
-        body = _client(case, referral, tables) | {
+        body = _client(case, referral, risk) | {
             "organization_name": organization,
             "organization_id": oscar_string(case.get("owned_by_agency_id")),
             "services": [{"uuid": oscar_string(service_id), "name": name}],
@@ -84,17 +93,42 @@ def _age_key(referral: Record) -> tuple[str, str]:
     return (str(referral.get("created_at") or ""), str(referral.get("id") or ""))
 
 
-def _client(case: Record, referral: Record, tables: CambodiaTables) -> dict[str, Any]:
-    """Client fields, in the order OpenFn sent them (kept for readable diffs)."""
+def _level_of_risk(
+    case: Record, case_ref: str, tables: CambodiaTables, gaps: list[str]
+) -> str | None:
+    """OSCaR's level_of_risk, which every referral needs: the mapped risk_level, else the
+    table's default for a case without one; a gap when neither gives a value OSCaR accepts."""
+    risk = case.get("risk_level")
+    level = tables.risk_to_oscar.get(risk, risk) if risk else tables.risk_to_oscar_default
+    if not level:
+        gaps.append(
+            f"case {case_ref} has no risk_level and OSCaR refuses a referral without"
+            " level_of_risk: set it in Primero, or set primero_to_oscar.default_when_missing"
+            " in cambodia-risk-level-map.json"
+        )
+        return None
+    if level not in OSCAR_LEVELS_OF_RISK:
+        gaps.append(
+            f"risk_level {risk!r} of case {case_ref} gives level_of_risk {level!r}, which OSCaR"
+            f" refuses (it accepts {', '.join(OSCAR_LEVELS_OF_RISK)})"
+        )
+        return None
+    return str(level)
+
+
+def _client(case: Record, referral: Record, risk: str) -> dict[str, Any]:
+    """Client fields, in the order OpenFn sent them (kept for readable diffs).
+
+    For a child OSCaR knows (`global_id`), OSCaR overwrites its client with what is sent, so
+    blank fields are left out (the loader fills them from OSCaR's own values).
+    """
     body: dict[str, Any] = {
         "external_id": oscar_string(case.get("case_id")),
         "external_id_display": oscar_string(case.get("case_id_display")),
     }
     if case.get("oscar_number"):
         body["global_id"] = case["oscar_number"]
-    risk = case.get("risk_level")
-    if risk:
-        body["level_of_risk"] = tables.risk_to_oscar.get(risk, risk)
+    body["level_of_risk"] = risk
     location = village_code(case.get("location_current"))
     body |= {
         "mosvy_number": oscar_string(case.get("mosvy_number")),
@@ -112,6 +146,8 @@ def _client(case: Record, referral: Record, tables: CambodiaTables) -> dict[str,
     if case.get("workflow") == "referral_to_oscar":
         body["resource"] = "Primero"
     body["is_referred"] = True
+    if "global_id" in body:
+        body = {k: v for k, v in body.items() if k not in BRANCH_A_OPTIONAL or v != ""}
     return body
 
 

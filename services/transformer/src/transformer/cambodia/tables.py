@@ -72,6 +72,7 @@ class _Gender(TableModel):
 
 class _RiskToOscar(TableModel):
     data: dict[str, str]
+    default_when_missing: str | None = None
 
 
 class _RiskToPrimero(TableModel):
@@ -111,6 +112,8 @@ class CambodiaTables:
     sensitive_fields: frozenset[str]
     version: str
     warnings: tuple[str, ...] = field(default=())
+    #: OSCaR's level_of_risk for a case without risk_level; None: the case is a mapping gap.
+    risk_to_oscar_default: str | None = None
 
 
 def load_tables(mapping_dir: Path | None = None) -> CambodiaTables:
@@ -148,6 +151,7 @@ def load_tables(mapping_dir: Path | None = None) -> CambodiaTables:
         gender_to_primero=frozen(gender.data),
         gender_default=gender.default,
         risk_to_oscar=frozen(risk.primero_to_oscar.data),
+        risk_to_oscar_default=risk.primero_to_oscar.default_when_missing,
         risk_to_primero=frozen(risk.oscar_to_primero.data),
         risk_default=risk.oscar_to_primero.default_when_missing,
         sensitive_fields=frozenset(parse_table(SENSITIVE, raw, SensitiveFields).fields),
