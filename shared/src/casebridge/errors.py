@@ -3,6 +3,8 @@
 - `TransientError`: the world may heal (network, timeout, 5xx, 429) -> delayed retry.
 - `PermanentError`: retrying cannot help (mapping gap, 4xx, business rule) -> dead letter at once.
 - `InvalidMessage`: the message itself is unreadable or breaks its contract -> dead letter at once.
+- `ConfigurationError`: the target refused the deployment (credentials, client certificate) ->
+  permanent for the request, but a loader parks its queue instead of dead-lettering every message.
 - anything else: a bug -> dead letter, logged at error level.
 """
 
@@ -28,6 +30,12 @@ class TargetUnavailable(TransientError):
 
 class PermanentError(CasebridgeError):
     """A failure no retry can fix; the message goes to its dead-letter queue with this reason."""
+
+
+class ConfigurationError(PermanentError):
+    """The deployment, not the record, is wrong: a refused key or password, a refused client
+    certificate, an untrusted server certificate. Every message would fail the same way until an
+    operator fixes the setting, so a loader parks its queue (see loader.guarded)."""
 
 
 class InvalidMessage(PermanentError):
