@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 
 from casebridge.clients.http import (
     HttpResponse,
     HttpStatusError,
     TransientHttpError,
+    certificate_refusal,
     classify,
     error_text,
     parse_retry_after,
@@ -68,3 +71,27 @@ def test_other_4xx_are_permanent(status: int) -> None:
 
 def test_success_passes() -> None:
     classify("oscar", "GET", "/x", HttpResponse(204, {}, b""))
+
+
+def _ssl_error(reason: str) -> ssl.SSLError:
+    error = ssl.SSLError(1, f"[SSL: {reason}] alert")
+    error.reason = reason
+    return error
+
+
+def test_a_certificate_alert_is_a_refusal_wherever_aiohttp_wraps_it() -> None:
+    wrapped = aiohttp.ClientOSError(1, "alert")  # TLS 1.3: the alert arrives at the first read
+    wrapped.__cause__ = _ssl_error("TLSV1_ALERT_UNKNOWN_CA")
+    assert certificate_refusal(wrapped) == (
+        "the server refused our client certificate (TLSV1_ALERT_UNKNOWN_CA)"
+    )
+    assert certificate_refusal(_ssl_error("WRONG_VERSION_NUMBER")) is None
+
+
+def test_resets_and_eofs_are_not_certificate_refusals() -> None:
+    reset = aiohttp.ClientOSError(104, "reset")
+    reset.__cause__ = ConnectionResetError()
+    eof = aiohttp.ClientOSError(8, "eof")
+    eof.__cause__ = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+    for error in (reset, eof, aiohttp.ServerDisconnectedError(), TimeoutError()):
+        assert certificate_refusal(error) is None

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from dtp_sim.endpoints import RECEIVE_DECISION_OUTGOING_REFERRAL, RECEIVE_INCOMING_REFERRAL
 from dtp_sim.testing import RunningDtp, running_dtp
 from inbox.bootstrap import InboxService, bootstrap
 from inbox.config import Settings
@@ -62,7 +63,8 @@ def dtp_env_fixture(monkeypatch: pytest.MonkeyPatch, dtp: RunningDtp) -> None:
     config = dtp.sim.config
     for name, value in {
         "DTP_URL": dtp.base_url,
-        "DTP_SUBSCRIPTION_KEY": config.subscription_key,
+        "DTP_REFERRAL_SUBSCRIPTION_KEY": dtp.key_for(RECEIVE_INCOMING_REFERRAL),
+        "DTP_DECISION_SUBSCRIPTION_KEY": dtp.key_for(RECEIVE_DECISION_OUTGOING_REFERRAL),
         "DTP_CERT_THUMBPRINT_HEADER": config.cert_header,
         "DTP_CERT_THUMBPRINT": config.client_cert_thumbprint,
     }.items():

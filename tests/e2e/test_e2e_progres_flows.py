@@ -27,7 +27,8 @@ from .progres_world import (  # noqa: F401 - fixtures
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 INTAKE = "progresv4_primero_intake@cpims-gambella.primero.org"
-FEEDBACK = "Feedback"
+#: P1 feedback goes to the decision endpoint, as in the real integration (no /Feedback).
+FEEDBACK = "ReceiveDecisionOutgoingReferral"
 
 
 async def start_p_services(pipeline: Pipeline) -> None:

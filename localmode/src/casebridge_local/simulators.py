@@ -18,6 +18,7 @@ import httpx
 
 from casebridge_local.demo_world import oscar_seed_for
 from casebridge_local.options import Options
+from dtp_sim.endpoints import RECEIVE_DECISION_OUTGOING_REFERRAL, RECEIVE_INCOMING_REFERRAL
 from dtp_sim.testing import RunningDtp, running_dtp
 from oscar_sim.catalogue import Tenant
 from oscar_sim.testing import RunningOscar, running_oscar
@@ -55,7 +56,11 @@ class Simulators:
             },
             "progres": {
                 "dtp_url": self.dtp.base_url,
-                "dtp_subscription_key": dtp.subscription_key,
+                # One key per endpoint; feedback uses the decision endpoint's (the default).
+                "dtp_referral_subscription_key": self.dtp.key_for(RECEIVE_INCOMING_REFERRAL),
+                "dtp_decision_subscription_key": self.dtp.key_for(
+                    RECEIVE_DECISION_OUTGOING_REFERRAL
+                ),
                 "dtp_cert_thumbprint_header": dtp.cert_header,
                 "dtp_cert_thumbprint": dtp.client_cert_thumbprint,
                 **unlimited,

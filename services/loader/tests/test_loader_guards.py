@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from casebridge.clients import TlsRefused
 from casebridge.control import ControlStoreUnavailable
 from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
 from casebridge.messages import UpsertCommand
@@ -184,6 +185,26 @@ async def test_a_failed_probe_reopens_for_a_full_cooldown(target, writer, clock)
     with pytest.raises(TargetUnavailable) as parked:
         await target.apply(command(T0 + timedelta(seconds=4)))
     assert parked.value.retry_after == pytest.approx(10)
+
+
+async def test_a_refused_deployment_opens_at_once_with_its_reason_until_a_probe_passes(
+    target, writer, clock
+):
+    writer.errors = [TlsRefused("x POST /p: TLS handshake failed: unknown ca")] * 2
+    with pytest.raises(TargetUnavailable) as parked:
+        await target.apply(command(T0))
+    assert "refused our credentials or certificate" in str(parked.value)
+    assert target.breaker.state is BreakerState.OPEN  # threshold 2, opened by one refusal
+    with pytest.raises(TargetUnavailable, match=r"circuit open: .*unknown ca"):
+        await target.apply(command(T0 + timedelta(seconds=1)))
+    clock.now += 10
+    with pytest.raises(TargetUnavailable, match="unknown ca"):  # the probe: still refused
+        await target.apply(command(T0 + timedelta(seconds=2)))
+    assert target.breaker.state is BreakerState.OPEN
+    clock.now += 10  # the certificate was fixed meanwhile
+    await target.apply(command(T0 + timedelta(seconds=3)))
+    assert target.breaker.state is BreakerState.CLOSED
+    assert len(writer.writes) == 1
 
 
 def test_only_one_probe_at_a_time(clock):

@@ -27,6 +27,7 @@ from .conftest import MemoryControlStore, running_loader, wait_for
 INTAKE = "progresv4_primero_intake"
 N1, N2 = "989-25-PRTITV-0000001", "989-25-PRTITV-0000002"
 ROW1 = "11111111-1111-4111-8111-111111111111"
+RIR, RDOR = "ReceiveIncomingReferral", "ReceiveDecisionOutgoingReferral"
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,8 @@ def progres_loader(dtp: RunningDtp, store: MemoryControlStore, **overrides: Any)
     config = dtp.sim.config
     values: dict[str, Any] = {
         "dtp_url": dtp.base_url,
-        "dtp_subscription_key": SecretStr(config.subscription_key),
+        "dtp_referral_subscription_key": SecretStr(dtp.key_for(RIR)),
+        "dtp_decision_subscription_key": SecretStr(dtp.key_for(RDOR)),
         "dtp_cert_thumbprint_header": config.cert_header,
         "dtp_cert_thumbprint": SecretStr(config.client_cert_thumbprint),
         "target_rate_per_s": 0,
@@ -304,14 +306,14 @@ async def test_progres_target_sends_each_type_to_its_endpoint_once(
     assert received == {
         ("ReceiveIncomingReferral", str(referral)),
         ("ReceiveDecisionOutgoingReferral", str(decision)),
-        ("Feedback", str(feedback)),
+        ("ReceiveDecisionOutgoingReferral", str(feedback)),
     }
 
 
 async def test_wrong_subscription_key_parks_and_errors_carry_no_payload(
     dtp: RunningDtp, store: MemoryControlStore, unique_prefix: str
 ) -> None:
-    target = progres_loader(dtp, store, dtp_subscription_key=SecretStr("not-the-key"))
+    target = progres_loader(dtp, store, dtp_referral_subscription_key=SecretStr("not-the-key"))
     body = {"name_first": "SECRET-CHILD-NAME", "request_type": "ReceiveIncomingReferral"}
     try:
         with pytest.raises(TargetUnavailable) as caught:

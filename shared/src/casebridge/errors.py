@@ -5,6 +5,8 @@
 - `InvalidMessage`: the message itself is unreadable or breaks its contract -> dead letter at once.
 - `PartlyFailed`: some outputs are good, one part is permanently bad -> the good outputs are
   published, then the message is dead-lettered with the bad part's reason.
+- `ConfigurationError`: the target refused the deployment (credentials, client certificate) ->
+  permanent for the request, but a loader parks its queue instead of dead-lettering every message.
 - anything else: a bug -> dead letter, logged at error level.
 """
 
@@ -36,6 +38,12 @@ class TargetUnavailable(TransientError):
 
 class PermanentError(CasebridgeError):
     """A failure no retry can fix; the message goes to its dead-letter queue with this reason."""
+
+
+class ConfigurationError(PermanentError):
+    """The deployment, not the record, is wrong: a refused key or password, a refused client
+    certificate, an untrusted server certificate. Every message would fail the same way until an
+    operator fixes the setting, so a loader parks its queue (see loader.guarded)."""
 
 
 class InvalidMessage(PermanentError):

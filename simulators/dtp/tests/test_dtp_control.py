@@ -13,7 +13,9 @@ BODY = {"request_type": "ReceiveIncomingReferral", "id": "case#0123456789ab"}
 
 
 def send(dtp, http):
-    return http.post(dtp.url + INCOMING_REFERRAL, json=BODY, headers=dtp.auth_headers())
+    return http.post(
+        dtp.url + INCOMING_REFERRAL, json=BODY, headers=dtp.auth_headers("ReceiveIncomingReferral")
+    )
 
 
 def test_reset_forgets_everything(dtp, http):
@@ -39,7 +41,9 @@ def test_decide_received_answers_each_received_referral_once(dtp, http):
     send(dtp, http)
     send(dtp, http)  # the same referral re-sent: one answer
     other = {**BODY, "id": "case2#ba9876543210"}
-    http.post(dtp.url + INCOMING_REFERRAL, json=other, headers=dtp.auth_headers())
+    http.post(
+        dtp.url + INCOMING_REFERRAL, json=other, headers=dtp.auth_headers("ReceiveIncomingReferral")
+    )
     seed = {"source": "decide_received", "seed": 3}
     assert http.post(dtp.url + "/__sim/seed", json=seed).json() == {"added": 2, "outbox": 2}
     assert http.post(dtp.url + "/__sim/seed", json=seed).json() == {"added": 0, "outbox": 2}
@@ -93,7 +97,12 @@ def test_throttle_with_retry_after_then_recovers(dtp, http):
 def test_dropped_connection(dtp, http):
     http.post(dtp.url + "/__sim/faults", json={"drop_rate": 1, "times": 1})
     with pytest.raises(requests.ConnectionError):
-        requests.post(dtp.url + INCOMING_REFERRAL, json=BODY, headers=dtp.auth_headers(), timeout=5)
+        requests.post(
+            dtp.url + INCOMING_REFERRAL,
+            json=BODY,
+            headers=dtp.auth_headers("ReceiveIncomingReferral"),
+            timeout=5,
+        )
     assert http.get(dtp.url + "/__sim/received").json()["received"] == []
     assert send(dtp, http).status_code == 200
 

@@ -1,6 +1,7 @@
 """A circuit breaker per target: a dead system parks the queue instead of burning retries.
 
 closed --N consecutive transient failures--> open --cooldown--> half-open (one probe)
+closed --a refusal of the deployment (`refuse`: key, certificate)--> open at once, with its reason
 half-open --probe succeeds--> closed; --probe fails--> open again.
 
 While open (or while the probe is out), `check` raises `TargetUnavailable` with the time left,
@@ -71,6 +72,8 @@ class CircuitBreaker:
         self._probing = False
         self._wall_clock = wall_clock
         self._last_error_class: str | None = None
+        #: Why the circuit is open when it is not a count of failures (a refused certificate).
+        self._reason: str | None = None
         #: The state last handed out as a change, and the change not taken yet.
         self._reported = BreakerState.CLOSED
         self._change: BreakerChange | None = None
@@ -90,10 +93,8 @@ class CircuitBreaker:
             return
         remaining = self._remaining()
         if remaining > 0:
-            raise TargetUnavailable(
-                f"{self.target} circuit open: {self._failures} consecutive transient failures",
-                retry_after=remaining,
-            )
+            why = self._reason or f"{self._failures} consecutive transient failures"
+            raise TargetUnavailable(f"{self.target} circuit open: {why}", retry_after=remaining)
         if self._probing:
             raise TargetUnavailable(
                 f"{self.target} circuit half-open: a probe is in flight",
@@ -110,6 +111,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = None
         self._probing = False
+        self._reason = None
         self._changed(BreakerState.CLOSED)
 
     def record_failure(self, error_class: str | None = None) -> None:
@@ -131,6 +133,21 @@ class CircuitBreaker:
             self._opened_at = self._clock()
             self._probing = False
             self._changed(BreakerState.OPEN)
+
+    def refuse(self, error_class: str, reason: str) -> None:
+        """The target refused the deployment itself (credentials, client certificate): open at
+        once, whatever the count, and say why until a call succeeds again.
+
+        `reason` is shown to operators (logs, parked messages); it must carry no secret.
+        """
+        if self._opened_at is None or self._probing:
+            log.error("circuit_opened_refused", target=self.target, reason=reason)
+        self._failures += 1
+        self._last_error_class = error_class
+        self._reason = reason
+        self._opened_at = self._clock()
+        self._probing = False
+        self._changed(BreakerState.OPEN)
 
     def abandon(self) -> None:
         """The call ended without telling anything about the target (cancelled, a bug)."""

@@ -17,8 +17,10 @@ remembers, and the redelivered command would create the referral a second time.
 Steps 1-2 read together and the step-4 bookkeeping is written together, so over a
 `BatchingControlStore` one command costs one batched read round and one batched write round.
 
-Refused credentials (`AuthenticationFailed`) park the queue too: every message would fail the
-same way, and dead-lettering them all would leave the admin a mass replay.
+A refused deployment (`ConfigurationError`: a key or password refused, a client certificate
+refused at the TLS handshake) opens the breaker at once with that reason and parks the message:
+every message would fail the same way, and dead-lettering them all would leave the admin a mass
+replay. The half-open probe after each cooldown finds out when an operator has fixed it.
 
 Steps 1-2 run before the breaker, so commands that need no write are acked even while the
 target is down. Every `Superseded` leaves a `superseded` lineage row.
@@ -38,9 +40,14 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 
-from casebridge.clients import AuthenticationFailed
 from casebridge.control import BreakerRecord, ControlStore
-from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
+from casebridge.errors import (
+    ConfigurationError,
+    PermanentError,
+    Superseded,
+    TargetUnavailable,
+    TransientError,
+)
 from casebridge.messages import UpsertCommand
 from loader.breaker import BreakerChange, CircuitBreaker
 from loader.errors import DependencyPending
@@ -169,13 +176,12 @@ class GuardedTarget:
         except DependencyPending:
             self.breaker.record_success()
             raise
-        except AuthenticationFailed as exc:
+        except ConfigurationError as exc:
             # The deployment's fault, not the record's: park the queue rather than dead-letter
-            # every message until someone fixes the credentials.
-            self.breaker.record_failure(type(exc).__name__)
-            raise TargetUnavailable(
-                f"{self.name} refused our credentials: {exc}", retry_after=self.breaker.cooldown_s
-            ) from exc
+            # every message until someone fixes the credentials or the certificate.
+            reason = f"{self.name} refused our credentials or certificate: {exc}"
+            self.breaker.refuse(type(exc).__name__, reason)
+            raise TargetUnavailable(reason, retry_after=self.breaker.cooldown_s) from exc
         except TransientError as exc:
             self.breaker.record_failure(type(exc).__name__)
             raise

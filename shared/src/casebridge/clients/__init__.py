@@ -5,6 +5,7 @@ from casebridge.clients.http import (
     HttpClient,
     HttpResponse,
     HttpStatusError,
+    TlsRefused,
     TransientHttpError,
     parse_retry_after,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "OscarClient",
     "PrimeroApiSettings",
     "PrimeroClient",
+    "TlsRefused",
     "TransientHttpError",
     "parse_retry_after",
 ]

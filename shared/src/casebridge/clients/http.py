@@ -23,7 +23,7 @@ import aiohttp
 import orjson
 import structlog
 
-from casebridge.errors import PermanentError, TransientError
+from casebridge.errors import ConfigurationError, PermanentError, TransientError
 
 log = structlog.get_logger(__name__)
 
@@ -42,12 +42,53 @@ class HttpStatusError(PermanentError):
         self.text = text
 
 
-class AuthenticationFailed(HttpStatusError):
+class AuthenticationFailed(HttpStatusError, ConfigurationError):
     """The target refused our credentials even after a fresh login.
 
     Permanent for the request, but it is the deployment's fault, not the record's: a loader may
     prefer to park its queue (TargetUnavailable) instead of dead-lettering every message.
     """
+
+
+class TlsRefused(ConfigurationError):
+    """The TLS handshake failed on a certificate: the target refused ours (its alert: unknown CA,
+    bad or missing certificate), or we do not trust the target's. No retry can fix it."""
+
+
+#: TLS alerts a server sends when it refuses the client's certificate (OpenSSL reason codes).
+CERTIFICATE_ALERTS = frozenset(
+    {
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+        "SSLV3_ALERT_CERTIFICATE_REVOKED",
+        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+        "SSLV3_ALERT_HANDSHAKE_FAILURE",
+        "TLSV1_ALERT_ACCESS_DENIED",
+    }
+)
+
+
+def certificate_refusal(exc: BaseException) -> str | None:
+    """What a failed connection says about certificates, if anything: the refusing TLS alert, or
+    our own verification failure of the server's certificate; None for any other failure (a
+    reset, an EOF, a timeout stay transient)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, aiohttp.ClientConnectorCertificateError):
+            current = current.certificate_error  # aiohttp's wrapper mimics the ssl class
+            continue
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"the server's certificate is not trusted ({current.verify_message})"
+        reason = getattr(current, "reason", None) if isinstance(current, ssl.SSLError) else None
+        if reason in CERTIFICATE_ALERTS:
+            return f"the server refused our client certificate ({reason})"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class TransientHttpError(TransientError):
@@ -240,6 +281,11 @@ class HttpClient:
         except aiohttp.InvalidURL as exc:
             raise PermanentError(f"{self.system} {method} {path}: invalid URL") from exc
         except aiohttp.ClientError as exc:
+            refusal = certificate_refusal(exc)
+            if refusal is not None:
+                raise TlsRefused(
+                    f"{self.system} {method} {path}: TLS handshake failed: {refusal}"
+                ) from exc
             raise TransientHttpError(
                 f"{self.system} {method} {path} failed: {type(exc).__name__}",
                 status=None,

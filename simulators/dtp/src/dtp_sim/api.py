@@ -1,7 +1,8 @@
 """The DTP endpoints casebridge POSTs to (API.md §3.3): gate, then record.
 
 DTP's response bodies are undocumented and the jobs ignore them (any 2xx is success), so
-an accepted message gets ``200 {"status": "received", "message_id": ...}``.
+an accepted message gets ``200 {"status": "received", "message_id": ...}``. Any other method or
+path (``/Feedback`` included: the spec has no such operation) gets APIM's 404.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from dtp_sim.endpoints import ENDPOINTS
-from dtp_sim.gateway import check
+from dtp_sim.gateway import NOT_FOUND_BODY, check
 from dtp_sim.state import DtpSim, Received
 from simkit.responses import json_response
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def build_router(sim: DtpSim) -> APIRouter:
@@ -25,7 +28,9 @@ def build_router(sim: DtpSim) -> APIRouter:
 
     def endpoint_handler(endpoint: str) -> Callable[[Request], Awaitable[Response]]:
         async def receive(request: Request) -> Response:
-            refusal = check(request.headers, sim.config)
+            client = request.client
+            verified = client is not None and (client.host, client.port) in sim.tls_peers
+            refusal = check(endpoint, request.headers, sim.config, handshake_verified=verified)
             if refusal is not None:
                 return json_response(refusal.status, refusal.body)
             try:
@@ -51,4 +56,17 @@ def build_router(sim: DtpSim) -> APIRouter:
             methods=["POST"],
             include_in_schema=False,
         )
+    return router
+
+
+def build_not_found() -> APIRouter:
+    """The catch-all, mounted after every other router (the control surface included)."""
+    router = APIRouter()
+
+    async def unknown_operation(request: Request) -> Response:
+        return json_response(404, NOT_FOUND_BODY)
+
+    router.add_api_route(
+        "/{path:path}", unknown_operation, methods=_ALL_METHODS, include_in_schema=False
+    )
     return router

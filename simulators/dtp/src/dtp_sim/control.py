@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from dtp_sim.endpoints import ENDPOINTS
 from dtp_sim.generate import generate_decision_messages, generate_referral_messages
 from dtp_sim.push import push
 from dtp_sim.state import DtpSim
@@ -21,7 +22,7 @@ from simkit.responses import json_response
 __all__ = ["PREFIX", "build_control"]
 _BARE_LIST_KEY = "messages"  # a bare JSON list posted to the control surface
 _SETTABLE = {
-    "subscription_key",
+    "subscription_keys",
     "client_cert_thumbprint",
     "webhook_url",
     "webhook_api_key",
@@ -31,9 +32,27 @@ _SETTABLE = {
 
 def _public_config(sim: DtpSim) -> dict[str, Any]:
     config = dataclasses.asdict(sim.config)
-    for secret in ("subscription_key", "webhook_api_key"):
-        config[secret] = "[set]" if config[secret] else None
+    config["subscription_keys"] = {
+        endpoint: "[set]" if key else None for endpoint, key in config["subscription_keys"].items()
+    }
+    config["webhook_api_key"] = "[set]" if config["webhook_api_key"] else None
     return config
+
+
+def _set_config(sim: DtpSim, body: dict[str, Any]) -> str | None:
+    """Apply a config update; an error text when it names something not settable."""
+    unknown = set(body) - _SETTABLE
+    if unknown:
+        return f"not settable: {sorted(unknown)}"
+    keys = body.get("subscription_keys", {})
+    if not isinstance(keys, dict) or set(keys) - set(ENDPOINTS):
+        return f"subscription_keys: an object keyed by endpoint ({', '.join(ENDPOINTS)})"
+    for key, value in body.items():
+        if key == "subscription_keys":
+            sim.config.subscription_keys.update(keys)  # one endpoint's key rotates alone
+        else:
+            setattr(sim.config, key, value)
+    return None
 
 
 def _messages_for(sim: DtpSim, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -98,11 +117,9 @@ def build_control(sim: DtpSim) -> APIRouter:
     @router.put("/config")
     async def set_config(request: Request) -> Response:
         body = await json_object(request, _BARE_LIST_KEY)
-        unknown = set(body) - _SETTABLE
-        if unknown:
-            return json_response(400, {"error": f"not settable: {sorted(unknown)}"})
-        for key, value in body.items():
-            setattr(sim.config, key, value)
+        error = _set_config(sim, body)
+        if error is not None:
+            return json_response(400, {"error": error})
         return json_response(200, _public_config(sim))
 
     @router.post("/push")

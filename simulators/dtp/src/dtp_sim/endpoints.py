@@ -1,11 +1,13 @@
-"""DTP message endpoints (API.md §3.3) and the webhook request types DTP pushes (§3.2)."""
+"""DTP message endpoints (API.md §3.3) and the webhook request types DTP pushes (§3.2).
+
+There is no feedback endpoint: the real integration posts both P1 feedback messages ("Pending
+Acknowledgement" and "Delivery Fail", `request_type: "Feedback"`) to ReceiveDecisionOutgoingReferral
+with that endpoint's credential (OpenFn/primero-progres spec.yaml:288-290,360-362).
+"""
 
 RECEIVE_INCOMING_REFERRAL = "ReceiveIncomingReferral"
 RECEIVE_DECISION_OUTGOING_REFERRAL = "ReceiveDecisionOutgoingReferral"
-# One URL per message type comes from each credential; the reference names no path for
-# the Flow 1-3/1-4 feedback messages, so the simulator serves them at ``Feedback``.
-FEEDBACK = "Feedback"
-ENDPOINTS = (RECEIVE_INCOMING_REFERRAL, RECEIVE_DECISION_OUTGOING_REFERRAL, FEEDBACK)
+ENDPOINTS = (RECEIVE_INCOMING_REFERRAL, RECEIVE_DECISION_OUTGOING_REFERRAL)
 
 # request_type values of DTP -> OpenFn/casebridge webhooks, routed on by the receiver.
 REFERRAL_WEBHOOK = "PrimeroOutgoingReferral"

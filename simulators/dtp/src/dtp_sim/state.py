@@ -71,6 +71,8 @@ class DtpSim:
     pushed: list[Pushed] = field(default_factory=list)
     #: Referral ids `decide_received` has answered.
     answered: set[str] = field(default_factory=set)
+    #: Upstream addresses of connections the mTLS listener relays -> client cert thumbprint.
+    tls_peers: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.faults.reseed(self.config.seed)

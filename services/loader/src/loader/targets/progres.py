@@ -1,16 +1,20 @@
 """The proGres target: messages to UNHCR's DTP gateway (Azure API Management, API.md §3.3).
 
-One endpoint per message type (`DTP_URL` + path): `referral` (P3) -> `ReceiveIncomingReferral`,
-`decision` (P2) -> `ReceiveDecisionOutgoingReferral`, `feedback` (P1 "Pending Acknowledgement" /
-"Delivery Fail") -> `Feedback`. Each request carries `Ocp-Apim-Subscription-Key` and is made over
-mutual TLS with UNICEF's client certificate; against the simulator, which serves plain HTTP, the
+Two endpoints (`DTP_URL` + path), each with its own APIM subscription key, as the real
+integration holds one credential per operation (OpenFn/primero-progres spec.yaml:4-22):
+`referral` (P3) -> `ReceiveIncomingReferral`; `decision` (P2) and `feedback` (P1 "Pending
+Acknowledgement" / "Delivery Fail") -> `ReceiveDecisionOutgoingReferral`, where the real jobs post
+both feedback messages (spec.yaml:288-290,360-362); there is no feedback endpoint. Requests go over
+mutual TLS with UNICEF's client certificate; against the simulator's plain listener the
 certificate's SHA-1 thumbprint goes in a header instead (`DTP_CERT_THUMBPRINT_HEADER`).
 
 `referral` is sent once per DTP id and `decision` once per (intervention, status): the loader's
 natural-key idempotency, so a case touched again re-sends nothing. DTP's answer body is ignored.
 Errors name the method, the endpoint path and the status only — never the body we sent (child
-data), DTP's reply (it may echo it), the key or the certificate; 401/403 are credential failures
-(the queue parks, nothing is dead-lettered).
+data), DTP's reply (it may echo it), the key or the certificate. A refused key (401), a refused
+certificate (403 "Invalid client certificate." or a TLS alert at the handshake) or an untrusted
+server certificate is a `ConfigurationError`: the breaker opens with that reason and messages
+park; nothing is dead-lettered.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ import ssl
 from pathlib import Path
 from typing import Any
 
+import structlog
 from pydantic import Field, SecretStr
 
 from casebridge.clients import AuthenticationFailed, HttpClient, HttpStatusError
 from casebridge.clients.http import TransientHttpError
 from casebridge.control import ControlStore
-from casebridge.errors import PermanentError
+from casebridge.errors import ConfigurationError, PermanentError
 from casebridge.messages import UpsertCommand
 from casebridge.settings import CasebridgeSettings
 from loader.breaker import CircuitBreaker
@@ -35,6 +40,8 @@ from loader.payloads import body_part, unknown_operation
 from loader.rate_limit import TokenBucket
 from loader.target import Target
 from loader.writer import Written
+
+log = structlog.get_logger(__name__)
 
 NAME = "progres"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
@@ -51,9 +58,24 @@ class DtpSettings(CasebridgeSettings):
     dtp_decision_path: str = Field(
         default="/ReceiveDecisionOutgoingReferral", description="P2 endpoint."
     )
-    dtp_feedback_path: str = Field(default="/Feedback", description="P1 feedback endpoint.")
+    dtp_feedback_path: str = Field(
+        default="/ReceiveDecisionOutgoingReferral",
+        description="P1 feedback endpoint (the real integration's: the decision endpoint).",
+    )
+    dtp_referral_subscription_key: SecretStr = Field(
+        default=SecretStr(""), description="APIM key of the referral endpoint (or _FILE)."
+    )
+    dtp_decision_subscription_key: SecretStr = Field(
+        default=SecretStr(""), description="APIM key of the decision endpoint (or _FILE)."
+    )
+    dtp_feedback_subscription_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="APIM key for feedback (or _FILE); empty: the decision endpoint's key.",
+    )
     dtp_subscription_key: SecretStr = Field(
-        default=SecretStr(""), description="APIM subscription key (or DTP_SUBSCRIPTION_KEY_FILE)."
+        default=SecretStr(""),
+        description="Legacy single key (or _FILE): used for any endpoint whose own key is empty"
+        " (an APIM subscription scoped to the whole API).",
     )
     dtp_client_cert_path: str = Field(
         default="", description="PEM client certificate for mutual TLS (a mounted secret file)."
@@ -85,16 +107,44 @@ class ProgresSettings(DtpSettings, GuardSettings):
     """The progres target's settings: `DTP_*` plus the shared rate limit and breaker."""
 
 
+def subscription_keys(settings: DtpSettings) -> dict[str, str]:
+    """The key each message type sends: its own, else (feedback) the decision endpoint's, else
+    the legacy single key."""
+    legacy = settings.dtp_subscription_key.get_secret_value()
+    referral = settings.dtp_referral_subscription_key.get_secret_value() or legacy
+    decision = settings.dtp_decision_subscription_key.get_secret_value() or legacy
+    feedback = settings.dtp_feedback_subscription_key.get_secret_value() or decision
+    return {"referral": referral, "decision": decision, "feedback": feedback}
+
+
 def client_ssl_context(settings: DtpSettings) -> ssl.SSLContext | None:
-    """A verifying TLS context presenting the client certificate; None without a certificate."""
+    """A verifying TLS context presenting the client certificate; None without a certificate.
+
+    Files that cannot be read or do not match are a configuration error at start, named by
+    setting (the message carries no key material).
+    """
     if not settings.dtp_client_cert_path:
         return None
-    context = ssl.create_default_context(cafile=settings.dtp_ca_path or None)
+    try:
+        context = ssl.create_default_context(cafile=settings.dtp_ca_path or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"DTP_CA_PATH cannot be loaded: {_why(exc)}") from None
     password = settings.dtp_client_key_password.get_secret_value() or None
-    context.load_cert_chain(
-        settings.dtp_client_cert_path, settings.dtp_client_key_path or None, password
-    )
+    try:
+        context.load_cert_chain(
+            settings.dtp_client_cert_path, settings.dtp_client_key_path or None, password
+        )
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"DTP_CLIENT_CERT_PATH / DTP_CLIENT_KEY_PATH cannot be loaded: {_why(exc)}"
+        ) from None
     return context
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return str(exc.reason or exc.strerror or type(exc).__name__)
+    return exc.strerror or type(exc).__name__
 
 
 def certificate_thumbprint(settings: DtpSettings) -> str:
@@ -110,7 +160,7 @@ class DtpClient:
     """POSTs one JSON message to one DTP endpoint; failures carry no body and no secret."""
 
     def __init__(self, settings: DtpSettings) -> None:
-        headers = {KEY_HEADER: settings.dtp_subscription_key.get_secret_value()}
+        headers: dict[str, str] = {}
         if settings.dtp_cert_thumbprint_header:
             headers[settings.dtp_cert_thumbprint_header] = certificate_thumbprint(settings)
         self._http = HttpClient(
@@ -127,6 +177,10 @@ class DtpClient:
             "decision": settings.dtp_decision_path,
             "feedback": settings.dtp_feedback_path,
         }
+        self._key_headers = {
+            message_type: {KEY_HEADER: key}
+            for message_type, key in subscription_keys(settings).items()
+        }
 
     def __repr__(self) -> str:
         return f"DtpClient({self._http.base_url!r})"
@@ -135,7 +189,9 @@ class DtpClient:
         """POST `body` to the endpoint of `message_type`."""
         path = self.paths[message_type]
         try:
-            await self._http.request("POST", path, json=body)
+            await self._http.request(
+                "POST", path, json=body, headers=self._key_headers[message_type]
+            )
         except HttpStatusError as exc:
             if exc.status in (401, 403):
                 # APIM's fixed texts ("invalid subscription key", "Invalid client certificate").
@@ -186,8 +242,9 @@ class ProgresWriter:
         )
 
     def left_nothing(self, error: BaseException) -> bool:
-        """A 4xx refusal (APIM or DTP) or a 429 throttle: the message was not taken."""
-        if isinstance(error, HttpStatusError):
+        """A 4xx refusal (APIM or DTP), a refused certificate or a 429 throttle: the message
+        was not taken."""
+        if isinstance(error, HttpStatusError | ConfigurationError):
             return True
         return isinstance(error, TransientHttpError) and error.status == 429
 
@@ -205,6 +262,9 @@ class ProgresWriter:
 def build(store: ControlStore, settings: ProgresSettings | None = None) -> Target:
     """The entry point: the DTP writer behind the shared guards."""
     settings = settings or ProgresSettings()
+    for message_type, key in subscription_keys(settings).items():
+        if not key:  # every message of this type would be refused (401) and park
+            log.warning("dtp_subscription_key_missing", message_type=message_type)
     writer = ProgresWriter(
         DtpClient(settings), TokenBucket(settings.target_rate_per_s, settings.target_burst)
     )
