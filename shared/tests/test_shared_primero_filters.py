@@ -38,6 +38,7 @@ def test_a_differing_value_counts_only_with_exact_values() -> None:
     assert not problem.unreadable
     assert unmet_filter(record, {"oscar_number": "01GA"}, exact_values=False) is None
     assert unmet_filter({"age": 19}, {"age": "0..18"}) is not None
+    assert unmet_filter({"age": "12"}, {"age": "0..18"}) is None
     assert unmet_filter({"record_state": False}, {"record_state": "true"}) is not None
     assert unmet_filter({"status": "open"}, {"status": "open,closed"}) is None
     assert unmet_filter({"tags": ["a", "b"]}, {"tags": "b"}) is None

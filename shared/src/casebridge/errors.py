@@ -30,6 +30,16 @@ class PermanentError(CasebridgeError):
     """A failure no retry can fix; the message goes to its dead-letter queue with this reason."""
 
 
+class ConfigurationProblem(PermanentError):
+    """Only an admin can fix it (a role without a permission, a filter Primero drops): the
+    pass fails, the problem is kept in the control store for `casebridge status`, and it is
+    logged at error level once (`first_report`), not at every pass."""
+
+    def __init__(self, message: str, *, first_report: bool) -> None:
+        super().__init__(message)
+        self.first_report = first_report
+
+
 class InvalidMessage(PermanentError):
     """The body cannot be decoded, or does not validate against its contract."""
 

@@ -17,6 +17,7 @@ import structlog
 from croniter import croniter
 from pydantic import Field
 
+from casebridge.errors import ConfigurationProblem
 from casebridge.settings import CasebridgeSettings
 from casebridge.topology import Topology
 from casebridge.transport import Transport
@@ -101,6 +102,9 @@ async def run_on_schedule(
         try:
             published = await fetch_pass()
             log.info("fetch_pass_done", published=published)
+        except ConfigurationProblem as exc:
+            # Logged at error level where it was first reported; each later pass is a reminder.
+            log.info("fetch_pass_failed_configuration", first_report=exc.first_report)
         except Exception as exc:
             log.error("fetch_pass_failed", error_class=type(exc).__name__, reason=str(exc)[:300])
 

@@ -90,6 +90,21 @@ def _in_range(value: Any, wanted: str) -> bool:
         high = float(high_text) if high_text else None
     except ValueError:
         return True  # a date range (the cursor window): not checked here
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    number = _number(value)
+    if number is None:
         return False
-    return (low is None or value >= low) and (high is None or value <= high)
+    return (low is None or number >= low) and (high is None or number <= high)
+
+
+def _number(value: Any) -> float | None:
+    """Numbers, and numbers stored as text (Primero compares those numerically too)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
