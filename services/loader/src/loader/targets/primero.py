@@ -133,14 +133,14 @@ class PrimeroWriter:
             raise PermanentError(
                 f"no Primero case with case_id {case_id} (case_update never creates)"
             )
-        await self._patch(case, data)
+        await self._patch_own(case, data)
         return Written(target_id=str(case["id"]))
 
     async def _case_upsert(self, command: UpsertCommand) -> Written:
         data = body_part(command, "data")
         case = await self._resolve(command, data)
         if case is not None:
-            await self._patch(case, data)
+            await self._patch_own(case, data)
             return Written(target_id=str(case["id"]))
         await self._limiter.acquire()
         created = await self._client.create_case(data)
@@ -164,7 +164,7 @@ class PrimeroWriter:
             elif have.get(STATUS) in (None, "") and row.get(STATUS) == PENDING:
                 fill.append(row)
         if fill:
-            await self._patch(case, {"services_section": fill})
+            await self._patch_own(case, {"services_section": fill})
         return Written(target_id=str(case["id"]))
 
     async def _referral_decision(self, command: UpsertCommand) -> Written:
@@ -193,6 +193,9 @@ class PrimeroWriter:
             return Written(target_id=record_id)
         await self._limiter.acquire()
         referrals = await self._client.list_referrals(record_id)
+        before = (
+            await self._own.before(record_id, case, referrals) if self._own is not None else None
+        )
         decided, stamps = await self._decide_referrals(record_id, matched, referrals)
         updates = [
             {"unique_id": row["unique_id"], **decision.get("service", {})}
@@ -201,11 +204,9 @@ class PrimeroWriter:
         ]
         if updates:
             stamps.append(stamp_of(await self._patch(found, {"services_section": updates})))
-        if self._own is not None and stamps:
+        if self._own is not None and before is not None and stamps:
             rows = [str(row["unique_id"]) for _, row in matched]
-            await self._own.settle(
-                record_id, case, referrals, decided=decided, rows=rows, stamps=stamps
-            )
+            await self._own.settle(before, stamps=stamps, rows=rows, decided=decided)
         return Written(target_id=record_id)
 
     async def _decide_referrals(
@@ -256,6 +257,20 @@ class PrimeroWriter:
                 f" {oscar_number}, but OSCaR links that client to case_id {case_id}"
             )
         return case
+
+    async def _patch_own(self, case: Case, data: dict[str, Any]) -> None:
+        """PATCH, then record the version it left as casebridge's own (see `OwnWrites`)."""
+        if self._own is None:
+            await self._patch(case, data)
+            return
+        before = await self._own.before(str(case["id"]))
+        answer = await self._patch(case, data)
+        rows = [
+            str(r["unique_id"])
+            for r in data.get("services_section") or []
+            if isinstance(r, dict) and r.get("unique_id")
+        ]
+        await self._own.settle(before, stamps=[stamp_of(answer)], fields=data, rows=rows)
 
     async def _patch(self, case: Case, data: dict[str, Any]) -> dict[str, Any]:
         await self._limiter.acquire()

@@ -1,22 +1,26 @@
-"""Recording the version of a Primero case that casebridge's own decision writes produced.
+"""Recording the version of a Primero case that casebridge's own writes produced (echo).
 
 Primero re-saves the case on every transition save (`transition.rb` `after_save
-:save_record`): the C2 and P4 referral PATCHes (and C2's service-row PATCH) move the case's
-`last_updated_at`, and the next C1/P2/P3 pass would publish the case as new work (echo). After
-its writes the loader records the version its last write left (`ControlStore.record_own_write`),
-and fetcher-primero skips the case while it is still at exactly that version.
+:save_record`): the C2 and P4 referral PATCHes (and every case PATCH: C0, C2's upsert, fill and
+service rows) move the case's `last_updated_at`, and the next C1/P2/P3 pass would publish the
+case as new work. After its writes the loader records the version its last write left
+(`ControlStore.record_own_write`), and fetcher-primero skips the case while it is still at
+exactly that version.
 
 Never suppress someone else's change: the version is recorded only when the case, read again
-after the writes, is still at the version our last write answered, and differs from the case
-read before the writes only where our writes act (the service rows decided, the assigned
-users, the update stamps), and no other referral of the case changed. A person's edit in
-between (or after) fails one of these checks, nothing is recorded, and the case is published
-as usual; a later edit always has a newer `last_updated_at` anyway.
+after the writes, is still at the version our last write answered, differs from the case read
+before the writes only where our writes act (the fields sent, the service rows written or
+decided, the assigned users, the update stamps), and no other referral of the case changed. A
+person's edit in between (or after) fails one of these checks, nothing is recorded, and the
+case is published as usual; a later edit always has a newer `last_updated_at` anyway. This
+costs up to four GETs per command (case and referrals, before and after).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +60,15 @@ def stamp_of(answer: Mapping[str, Any]) -> str | None:
     return stamp if isinstance(stamp, str) and stamp else None
 
 
+@dataclass(frozen=True)
+class Before:
+    """The case and its referrals as read just before the loader's writes."""
+
+    record_id: str
+    case: Mapping[str, Any]
+    referrals: Sequence[Mapping[str, Any]]
+
+
 class OwnWrites:
     """Checks a case after the loader's writes and records its version when they were alone."""
 
@@ -64,24 +77,39 @@ class OwnWrites:
         self._limiter = limiter
         self._store = store
 
-    async def settle(
+    async def before(
         self,
         record_id: str,
-        before: Mapping[str, Any],
-        referrals_before: Sequence[Mapping[str, Any]],
+        case: Mapping[str, Any] | None = None,
+        referrals: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Before:
+        """Read (what the caller has not read already) the case and referrals before writing."""
+        if case is None:
+            await self._limiter.acquire()
+            case = await self._client.get_case(record_id)
+        if referrals is None:
+            await self._limiter.acquire()
+            referrals = await self._client.list_referrals(record_id)
+        return Before(record_id, case, referrals)
+
+    async def settle(
+        self,
+        before: Before,
         *,
-        decided: Iterable[str],
-        rows: Iterable[str],
         stamps: Iterable[str | None],
+        fields: Iterable[str] = (),
+        rows: Iterable[str] = (),
+        decided: Iterable[str] = (),
     ) -> bool:
         """Record the version of the last write when nothing but ours changed; True if so.
 
-        `decided`: the referral ids we PATCHed; `rows`: the service row ids our writes act on;
-        `stamps`: the case versions our writes answered.
+        `stamps`: the case versions our writes answered; `fields` the case fields we sent,
+        `rows` the service row ids our writes act on, `decided` the referral ids we PATCHed.
         """
         known = [s for s in stamps if s]
         if not known:
             return False
+        record_id = before.record_id
         last = max(known, key=_parse)
         await self._limiter.acquire()
         after = await self._client.get_case(record_id)
@@ -89,13 +117,15 @@ class OwnWrites:
         if not isinstance(now, str) or _parse(now) != _parse(last):
             log.info("own_write_not_recorded", record_id=record_id, why="newer version")
             return False
+        ignored = SIDE_EFFECTS | set(fields)
         touched = {str(r) for r in rows}
-        if _content(before, touched) != _content(after, touched):
+        if _content(before.case, ignored, touched) != _content(after, ignored, touched):
             log.info("own_write_not_recorded", record_id=record_id, why="case changed meanwhile")
             return False
         await self._limiter.acquire()
         referrals_after = await self._client.list_referrals(record_id)
-        if _others(referrals_before, set(decided)) != _others(referrals_after, set(decided)):
+        ours = {str(r) for r in decided}
+        if _others(before.referrals, ours) != _others(referrals_after, ours):
             log.info("own_write_not_recorded", record_id=record_id, why="referral changed")
             return False
         await self._store.record_own_write(SYSTEM, record_id, _parse(last))
@@ -108,9 +138,11 @@ def _parse(stamp: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _content(case: Mapping[str, Any], touched: set[str]) -> dict[str, Any]:
+def _content(
+    case: Mapping[str, Any], ignored: AbstractSet[str], touched: AbstractSet[str]
+) -> dict[str, Any]:
     """The case without what our writes (and Primero's side effects of them) change."""
-    out = {k: v for k, v in case.items() if k not in SIDE_EFFECTS}
+    out = {k: v for k, v in case.items() if k not in ignored}
     out["services_section"] = [
         row
         for row in case.get("services_section") or []

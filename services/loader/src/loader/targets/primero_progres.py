@@ -101,9 +101,9 @@ class ProgresOperations:
                 f"no Primero case with case_id {case_id}; the referral decision cannot be synced"
             )
         record_id = str(found["id"])
-        before = await self._cases.full(found) if self._own is not None else {}
         await self._limiter.acquire()
         referrals = await self._client.list_referrals(record_id)
+        before = await self._own.before(record_id, None, referrals) if self._own else None
         taken: set[str] = set()
         unmatched: list[str] = []
         stamps: list[str | None] = []
@@ -127,10 +127,8 @@ class ProgresOperations:
             log.info(
                 "progres_decision_applied", referral_id=referral["id"], status=body.get("status")
             )
-        if self._own is not None and taken:
-            await self._own.settle(
-                record_id, before, referrals, decided=taken, rows=rows, stamps=stamps
-            )
+        if self._own is not None and before is not None and taken:
+            await self._own.settle(before, stamps=stamps, rows=rows, decided=taken)
         if unmatched:
             raise PermanentError(
                 f"case {case_id} has no referral for DTP's decision on {', '.join(unmatched)};"
