@@ -150,6 +150,19 @@ class Admin:
 
         asyncio.run(write())
 
+    def report_problems(self, *problems: tuple[str, str]) -> None:
+        """Configuration problems as running services report them: (source, reason)."""
+
+        async def write() -> None:
+            store = await open_control_store(self.control_url)
+            try:
+                for source, reason in problems:
+                    await store.report_problem(source, reason)
+            finally:
+                await store.close()
+
+        asyncio.run(write())
+
     @contextlib.contextmanager
     def channel(self) -> Iterator[Any]:
         conn = pika.BlockingConnection(pika.URLParameters(self.url))

@@ -209,6 +209,25 @@ def test_status_lists_open_circuit_breakers_and_every_target(
     assert row in out
 
 
+def test_status_lists_configuration_problems(admin: Admin) -> None:
+    filter_reason = (
+        "Primero ignored the filter on oscar_number: the API user's role cannot read that field"
+    )
+    admin.report_problems(
+        ("loader-primero:filter:oscar_number", filter_reason),
+        ("fetcher-primero:p3", "configuration error: primero GET /api/v2/users answered 403"),
+        ("fetcher-primero:p3", "configuration error: primero GET /api/v2/users answered 403"),
+    )
+    document = admin.run_json("status", "--sample", "0")
+    rows = {p["source"]: p for p in document["problems"]}
+    assert rows["loader-primero:filter:oscar_number"]["reason"] == filter_reason
+    assert rows["fetcher-primero:p3"]["count"] == 2
+    code, out, err = admin.run("status", "--plain", "--sample", "0")
+    assert code == 0, err
+    assert "# configuration problems: 2" in out
+    assert filter_reason in out
+
+
 def test_status_shows_the_queues_when_the_control_store_is_down(
     admin: Admin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

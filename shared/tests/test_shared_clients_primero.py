@@ -8,7 +8,7 @@ import pytest
 import requests
 from pydantic import SecretStr
 
-from casebridge.clients import AuthenticationFailed, HttpStatusError, PrimeroClient
+from casebridge.clients import AuthenticationFailed, FilterIgnored, HttpStatusError, PrimeroClient
 from casebridge.clients.primero import PrimeroAuth
 from casebridge.errors import PermanentError, TransientError
 from primero_sim.testing import RunningPrimero, running_primero
@@ -257,8 +257,23 @@ async def test_referrals_list_and_update(client: PrimeroClient, primero: Running
     listed = await client.list_referrals(case_id)
     assert {r["id"] for r in listed} == {r["id"] for r in referrals}
     open_ref = next(r for r in listed if r["status"] == "in_progress")
+    # Primero re-validates consent on every transition save (transition.rb:21).
+    consented = {**primero.state.store.get(case_id), "consent_for_services": True}
+    primero.state.store.put({**consented, "disclosure_other_orgs": True})
     answer = await client.update_referral(case_id, open_ref["id"], {"status": "accepted"})
     assert answer["status"] == "accepted"
+
+
+async def test_find_cases_stops_when_primero_dropped_the_filter(
+    client: PrimeroClient, primero: RunningPrimero
+) -> None:
+    """A role that cannot read `oscar_number` gets the whole index back for that filter."""
+    primero.state.directory.get(primero.user_name).unreadable_fields = frozenset({"oscar_number"})
+    with pytest.raises(FilterIgnored) as caught:
+        await client.find_cases(oscar_number="01GA9PSXKEMHVWH7HQZ7XXCRJC")
+    assert str(caught.value) == (
+        "Primero ignored the filter on oscar_number: the API user's role cannot read that field"
+    )
 
 
 async def test_list_users_reads_every_user(client: PrimeroClient, primero: RunningPrimero) -> None:

@@ -34,6 +34,8 @@ TABLES = {
     "lineage",
     "audit",
     "breakers",
+    "problems",
+    "own_writes",
     VERSION_TABLE,
 }
 
@@ -375,12 +377,39 @@ async def test_a_database_at_revision_0001_upgrades_to_the_breakers_table(
         await engine.dispose()
     store = await open_control_store(control_url)
     try:
-        assert await _revision(store) == head_revision() == "0002"
+        assert await _revision(store) == head_revision() == "0003"
         assert await _tables(store) >= TABLES
         await store.record_breaker(BreakerRecord("oscar", "x", "open", T0, 1, "ReadTimeout"))
         assert len(await store.list_breakers()) == 1
     finally:
         await store.close()
+
+
+# configuration problems and own writes (revision 0003)
+
+
+async def test_a_problem_is_new_once_counted_after_and_cleared(
+    store: SqlControlStore, clock: Clock
+) -> None:
+    assert await store.report_problem("fetcher-primero:p3", "403 on /api/v2/users") is True
+    clock.now = T0 + timedelta(minutes=5)
+    assert await store.report_problem("fetcher-primero:p3", "403 on /api/v2/users") is False
+    [problem] = await store.list_problems()
+    assert (problem.count, problem.since, problem.last_at) == (2, T0, clock.now)
+    # Another reason for the same source is news again.
+    assert await store.report_problem("fetcher-primero:p3", "something else") is True
+    assert [p.reason for p in await store.list_problems()] == ["something else"]
+    await store.clear_problem("fetcher-primero:p3")
+    assert await store.list_problems() == []
+
+
+async def test_own_writes_keep_the_newest_version_per_record(store: SqlControlStore) -> None:
+    later = T0 + timedelta(seconds=2, milliseconds=514)
+    await store.record_own_write("primero", "case-1", later)
+    await store.record_own_write("primero", "case-1", T0)  # an older one never wins
+    await store.record_own_write("oscar", "case-1", T0)
+    assert await store.own_writes("primero", ["case-1", "case-2"]) == {"case-1": later}
+    assert await store.own_writes("oscar", ["case-1"]) == {"case-1": T0}
 
 
 # time zones

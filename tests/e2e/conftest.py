@@ -170,6 +170,9 @@ class Pipeline:
     sims: Sims
     #: CONTROL_DATABASE_URL of the loaders when not SQLite files (a fresh PostgreSQL database).
     loader_store: str | None = None
+    #: One control store for every service, as deployed (docker-compose, k8s): the loader's
+    #: own-write records are then seen by the fetchers.
+    shared_store: str | None = None
     services: list[ConsumingService] = field(default_factory=list)
 
     @property
@@ -190,6 +193,8 @@ class Pipeline:
         }
 
     def store_url(self, service: str) -> str:
+        if self.shared_store:
+            return self.shared_store
         if self.loader_store and service.startswith("loader-"):
             return self.loader_store
         return f"sqlite+aiosqlite:///{self.tmp_path / f'{service}.db'}"

@@ -1,5 +1,7 @@
 """`casebridge status`: every work queue, retry tier and DLQ with its depth, consumers and rates;
-the open circuit breakers of the loaders and the fetchers' cursors (from the control store).
+the open circuit breakers of the loaders, the configuration problems services reported (e.g. a
+Primero role that cannot read a filtered field, a 403 on the users index), and the fetchers'
+cursors (from the control store).
 
 Rates come from the RabbitMQ management API when it answers (the broker's own counters: publish,
 deliver and ack per second, the figures of the management UI). Without it, status samples every
@@ -23,7 +25,7 @@ from typing import Any
 
 from pika.adapters.blocking_connection import BlockingConnection
 
-from casebridge.control import BreakerRecord, Cursor, open_control_store
+from casebridge.control import BreakerRecord, Cursor, Problem, open_control_store
 from casebridge.topology import Topology, retry_queue_name
 from casebridge_cli import admin
 
@@ -171,10 +173,12 @@ def _rate(stats: dict[str, Any], name: str) -> float:
     return float(details.get("rate") or 0.0)
 
 
-async def from_store(config: admin.AdminSettings) -> tuple[list[Cursor], list[BreakerRecord]]:
+async def from_store(
+    config: admin.AdminSettings,
+) -> tuple[list[Cursor], list[BreakerRecord], list[Problem]]:
     store = await open_control_store(config.control_database_url.get_secret_value())
     try:
-        return await store.list_cursors(), await store.list_breakers()
+        return await store.list_cursors(), await store.list_breakers(), await store.list_problems()
     finally:
         await store.close()
 
@@ -202,9 +206,10 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     cursors: list[Cursor] = []
     breakers: list[BreakerRecord] = []
+    problems: list[Problem] = []
     if not args.no_store:
         try:
-            cursors, breakers = asyncio.run(from_store(config))
+            cursors, breakers, problems = asyncio.run(from_store(config))
         except Exception as exc:
             status = admin.fail(f"control store unreachable ({type(exc).__name__})")
             args.no_store = True
@@ -217,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
         {"targets": list(topology_targets(topology)), "rates": rates_source},
         required=False,
     )
-    _print(args, queues, rates_source, open_breakers, cursors)
+    _print(args, queues, rates_source, open_breakers, cursors, problems)
     return status
 
 
@@ -255,6 +260,7 @@ def _print(
     rates_source: str,
     breakers: list[BreakerRecord],
     cursors: list[Cursor],
+    problems: list[Problem],
 ) -> None:
     breaker_rows = [
         {
@@ -270,11 +276,22 @@ def _print(
     cursor_rows = [
         {"name": c.name, "value": c.value, "updated_at": c.updated_at.isoformat()} for c in cursors
     ]
+    problem_rows = [
+        {
+            "source": p.source,
+            "reason": p.reason,
+            "since": p.since.isoformat(),
+            "last_at": p.last_at.isoformat(),
+            "count": p.count,
+        }
+        for p in problems
+    ]
     if args.json:
         document = {
             "queues": queues,
             "rates": rates_source,
             "open_breakers": breaker_rows,
+            "problems": problem_rows,
             "cursors": cursor_rows,
         }
         admin.emit(args, [], [], records=document)
@@ -305,6 +322,12 @@ def _print(
         ("target", "instance", "state", "since", "failures", "last_error_class"),
         [list(b.values()) for b in breaker_rows],
         title=f"open circuit breakers: {len(breaker_rows)}",
+    )
+    admin.emit(
+        args,
+        ("source", "reason", "since", "last_at", "count"),
+        [list(p.values()) for p in problem_rows],
+        title=f"configuration problems: {len(problem_rows)}",
     )
     admin.emit(
         args,

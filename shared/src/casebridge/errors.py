@@ -46,6 +46,16 @@ class ConfigurationError(PermanentError):
     operator fixes the setting, so a loader parks its queue (see loader.guarded)."""
 
 
+class ConfigurationProblem(ConfigurationError):
+    """Only an admin can fix it (a role without a permission, a filter Primero drops): the
+    pass fails, the problem is kept in the control store for `casebridge status`, and it is
+    logged at error level once (`first_report`), not at every pass."""
+
+    def __init__(self, message: str, *, first_report: bool) -> None:
+        super().__init__(message)
+        self.first_report = first_report
+
+
 class InvalidMessage(PermanentError):
     """The body cannot be decoded, or does not validate against its contract."""
 

@@ -17,7 +17,7 @@ import structlog
 from croniter import croniter
 from pydantic import Field
 
-from casebridge.errors import TransientError
+from casebridge.errors import ConfigurationProblem, TransientError
 from casebridge.settings import CasebridgeSettings
 from casebridge.topology import Topology
 from casebridge.transport import Transport
@@ -124,6 +124,10 @@ async def run_on_schedule(
                 transient=True,
                 retry_in_s=backoff_s[min(failures, len(backoff_s)) - 1],
             )
+        except ConfigurationProblem as exc:
+            failures = 0
+            # Logged at error level where it was first reported; each later pass is a reminder.
+            log.info("fetch_pass_failed_configuration", first_report=exc.first_report)
         except Exception as exc:
             failures = 0
             log.error("fetch_pass_failed", error_class=type(exc).__name__, reason=str(exc)[:300])

@@ -89,7 +89,7 @@ def bootstrap(
     return PollingService(
         transport=transport,
         topology=topology,
-        fetch_pass=run_all(queries),
+        fetch_pass=run_all(queries, opener),
         schedule=schedule_from(settings),
         close_resources=close_all(queries),
     )

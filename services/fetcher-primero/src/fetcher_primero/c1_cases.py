@@ -24,6 +24,7 @@ from casebridge.messages import RawRecord, SourceRef
 from casebridge.publishing import MessagePublisher
 from casebridge.transport import Outgoing
 from fetcher_primero.case_record import PRODUCER, CaseRecordEncoder
+from fetcher_primero.own_writes import own_echoes
 from fetcher_primero.watermark import parse_primero_time, primero_time, query_from
 
 log = structlog.get_logger(__name__)
@@ -173,6 +174,10 @@ class C1CasesFetch:
         ]
         already = await store.seen(STAGE, maybe_published) if maybe_published else set()
         fresh = [cu for mid, cu in ids.items() if mid not in already and mid not in in_flight]
+        echoes = await own_echoes(store, [c for c, _ in fresh])
+        if echoes:
+            fresh = [(c, u) for c, u in fresh if str(c.get("id")) not in echoes]
+            log.info("c1_cases_own_writes_skipped", cursor=CURSOR, cases=len(echoes))
         produced_at = datetime.now(UTC)
         return list(
             await asyncio.gather(*(self._with_referrals(c, u, produced_at) for c, u in fresh))

@@ -23,6 +23,11 @@ Nothing here grows with the number of cases (the fetcher's memory is bounded by 
   stored cursor (the re-read part, usually part of the first page) and `remember` records only
   the cases within the overlap of their page's newest one (the only ones a later pass re-reads).
   The rest of a pass costs no control-store round trip and leaves no row per case.
+- Every case a query returns must satisfy the query's own filters: Primero silently drops a
+  filter on a field the API user's role cannot read (and leaves the field out), so query A
+  would select every case. Such a page stops the query before anything of it is published,
+  with "Primero ignored the filter on type_of_case: ..." (`FilterIgnored`), a configuration
+  problem of the pass (`passes`).
 - Moved cases (updated while we page) are noticed with a fixed-size filter (`met_filter`), not a
   set of every id met.
 
@@ -44,6 +49,7 @@ import structlog
 
 from casebridge.clients import PrimeroClient
 from casebridge.clients.primero import CasePage
+from casebridge.clients.primero_filters import check_records
 from casebridge.control import ControlStore
 from casebridge.messages import RawRecord, SourceRef
 from casebridge.publishing import MessagePublisher
@@ -217,6 +223,9 @@ class O1CasesFetch:
             async for page in _one_page_ahead(_pages(self._client, params, self._per)):
                 records = page.records
                 del page
+                # A role that cannot read `type_of_case` (say) gets every case for query A:
+                # stop before publishing any of them (a configuration problem, see passes).
+                check_records(records, state.query.params)
                 for start in range(0, len(records), CHUNK):
                     chunk = records[start : start + CHUNK]
                     prepared, chunk_moved = self._prepare(chunk, state, encoder, moved_after)

@@ -28,6 +28,7 @@ from casebridge.control import ControlStore
 from casebridge.messages import RawRecord
 from casebridge.publishing import MessagePublisher
 from fetcher_primero.case_record import case_record
+from fetcher_primero.own_writes import own_echoes
 from fetcher_primero.watermark import parse_primero_time, primero_time, query_from
 
 log = structlog.get_logger(__name__)
@@ -106,6 +107,10 @@ class ProgresCasesFetch:
             return 0
         already = await store.seen(STAGE, drafts)
         fresh = [case for mid, (_, case) in drafts.items() if mid not in already]
+        echoes = await own_echoes(store, fresh)
+        if echoes:
+            fresh = [case for case in fresh if str(case.get("id")) not in echoes]
+            log.info("progres_cases_own_writes_skipped", flow=self.flow, cases=len(echoes))
         if not fresh:
             return 0
         records = [await self._enriched(case) for case in fresh]

@@ -11,11 +11,13 @@ from casebridge.clients.http import (
 )
 from casebridge.clients.oscar import OscarClient
 from casebridge.clients.primero import CasePage, PrimeroClient
+from casebridge.clients.primero_filters import FilterIgnored
 from casebridge.clients.settings import OscarApiSettings, PrimeroApiSettings
 
 __all__ = [
     "AuthenticationFailed",
     "CasePage",
+    "FilterIgnored",
     "HttpClient",
     "HttpResponse",
     "HttpStatusError",

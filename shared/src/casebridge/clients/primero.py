@@ -23,6 +23,7 @@ from casebridge.clients.http import (
     classify,
     error_text,
 )
+from casebridge.clients.primero_filters import check_records
 from casebridge.clients.settings import PrimeroApiSettings
 from casebridge.errors import PermanentError
 
@@ -130,13 +131,17 @@ class PrimeroClient:
         """Every case matching exact filters, e.g. `case_id=…` or `oscar_number=…`.
 
         At least one non-empty filter is required: the old `upsertCase` sent none when every
-        key was blank and then updated an arbitrary first case (MAPPINGS §0.1).
+        key was blank and then updated an arbitrary first case (MAPPINGS §0.1). A record
+        without a filtered field shows Primero dropped that filter (the role cannot read the
+        field): the lookup stops at that page with `FilterIgnored`, never reading on through
+        the whole index, and never answering "no such case" on that basis.
         """
         given = {k: v for k, v in filters.items() if v not in (None, "")}
         if not given:
             raise PermanentError("find_cases needs at least one non-empty filter")
         found: list[dict[str, Any]] = []
         async for page in self.iter_case_pages(given):
+            check_records(page.records, given, exact_values=False)
             found.extend(page.records)
         return found
 

@@ -1,6 +1,6 @@
 """The control store: cursors, processed message ids, applied versions, lineage, audit log."""
 
-from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry, Problem
 from casebridge.control.outage import ControlStoreUnavailable
 from casebridge.control.settings import ControlStoreSettings
 from casebridge.control.sql import SqlControlStore, open_control_store
@@ -14,6 +14,7 @@ __all__ = [
     "ControlStoreUnavailable",
     "Cursor",
     "LineageEntry",
+    "Problem",
     "SqlControlStore",
     "open_control_store",
 ]

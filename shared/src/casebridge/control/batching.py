@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, Protocol, TypeVar
 
-from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry, Problem
 from casebridge.control.store import ControlStore
 
 _Item = TypeVar("_Item")
@@ -275,6 +275,21 @@ class BatchingControlStore(ControlStore):
 
     async def list_breakers(self) -> list[BreakerRecord]:
         return await self.inner.list_breakers()
+
+    async def report_problem(self, source: str, reason: str) -> bool:
+        return await self.inner.report_problem(source, reason)
+
+    async def clear_problem(self, source: str) -> None:
+        await self.inner.clear_problem(source)
+
+    async def list_problems(self) -> list[Problem]:
+        return await self.inner.list_problems()
+
+    async def record_own_write(self, system: str, record_id: str, version: datetime) -> None:
+        await self.inner.record_own_write(system, record_id, version)
+
+    async def own_writes(self, system: str, record_ids: Iterable[str]) -> dict[str, datetime]:
+        return await self.inner.own_writes(system, record_ids)
 
     async def close(self) -> None:
         """Flush what is queued, then close the wrapped store."""

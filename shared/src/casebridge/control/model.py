@@ -59,3 +59,18 @@ class BreakerRecord:
     since: datetime
     failures: int = 0
     last_error_class: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A configuration problem a service reported (e.g. a 403 from the source's API).
+
+    `reason` is for an admin and never quotes a record; `since` is the first report of this
+    reason, `last_at` the latest, `count` how many reports (one per failed pass) since.
+    """
+
+    source: str
+    reason: str
+    since: datetime
+    last_at: datetime
+    count: int = 1

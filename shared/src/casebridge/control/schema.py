@@ -113,3 +113,26 @@ breakers = sa.Table(
     sa.Column("last_error_class", sa.String(200), nullable=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+#: A configuration problem a service reports until it is fixed (revision 0003): one row per
+#: source (e.g. `fetcher-primero:p3`), `since` its first report, `count` the reports since.
+problems = sa.Table(
+    "problems",
+    metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("since", UtcDateTime(), nullable=False),
+    sa.Column("last_at", UtcDateTime(), nullable=False),
+    sa.Column("count", sa.Integer(), nullable=False),
+)
+
+#: The version (`last_updated_at`) casebridge's own latest write left on a source record
+#: (revision 0003): a fetcher that reads the record at exactly that version skips it (echo).
+own_writes = sa.Table(
+    "own_writes",
+    metadata,
+    sa.Column("system", sa.String(50), primary_key=True),
+    sa.Column("record_id", sa.String(300), primary_key=True),
+    sa.Column("version", UtcDateTime(), nullable=False),
+    sa.Column("written_at", UtcDateTime(), nullable=False),
+)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from casebridge.control import schema
 from casebridge.control.engine import create_control_engine
 from casebridge.control.migrate import migrate
-from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry, Problem
 from casebridge.control.outage import translating_outages
 from casebridge.control.store import ControlStore
 
@@ -318,6 +318,69 @@ class SqlControlStore(ControlStore):
         async with self._connect() as conn:
             rows = await conn.execute(query)
         return [BreakerRecord(**row._asdict()) for row in rows]
+
+    # configuration problems
+
+    async def report_problem(self, source: str, reason: str) -> bool:
+        c = schema.problems.c
+        now = self._clock()
+        async with self.engine.begin() as conn:
+            found = (
+                await conn.execute(sa.select(c.reason).where(c.source == source))
+            ).scalar_one_or_none()
+            if found == reason:
+                await conn.execute(
+                    sa.update(schema.problems)
+                    .where(c.source == source)
+                    .values(last_at=now, count=c.count + 1)
+                )
+                return False
+            if found is not None:
+                await conn.execute(sa.delete(schema.problems).where(c.source == source))
+            await conn.execute(
+                sa.insert(schema.problems).values(
+                    source=source, reason=reason, since=now, last_at=now, count=1
+                )
+            )
+            return True
+
+    async def clear_problem(self, source: str) -> None:
+        c = schema.problems.c
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(schema.problems).where(c.source == source))
+
+    async def list_problems(self) -> list[Problem]:
+        c = schema.problems.c
+        query = sa.select(c.source, c.reason, c.since, c.last_at, c.count).order_by(c.source)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+        return [Problem(**row._asdict()) for row in rows]
+
+    # casebridge's own writes to source records
+
+    async def record_own_write(self, system: str, record_id: str, version: datetime) -> None:
+        table = schema.own_writes
+        stmt = self._insert(table).values(
+            system=system, record_id=record_id, version=version, written_at=self._clock()
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["system", "record_id"],
+            set_={"version": stmt.excluded.version, "written_at": stmt.excluded.written_at},
+            where=table.c.version < stmt.excluded.version,
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def own_writes(self, system: str, record_ids: Iterable[str]) -> dict[str, datetime]:
+        c = schema.own_writes.c
+        found: dict[str, datetime] = {}
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(dict.fromkeys(record_ids)):
+                query = sa.select(c.record_id, c.version).where(
+                    c.system == system, c.record_id.in_(chunk)
+                )
+                found.update((k, v) for k, v in await conn.execute(query))
+        return found
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry, Problem
 
 
 class ControlStore(Protocol):
@@ -59,6 +59,21 @@ class ControlStore(Protocol):
 
     async def list_breakers(self) -> list[BreakerRecord]:
         """Every breaker row, by target then instance."""
+
+    async def report_problem(self, source: str, reason: str) -> bool:
+        """Record a configuration problem; True when it is new (not already reported as is)."""
+
+    async def clear_problem(self, source: str) -> None:
+        """The source works again: forget its problem."""
+
+    async def list_problems(self) -> list[Problem]:
+        """Every open problem, by source."""
+
+    async def record_own_write(self, system: str, record_id: str, version: datetime) -> None:
+        """The version casebridge's own write left on a source record (newest kept)."""
+
+    async def own_writes(self, system: str, record_ids: Iterable[str]) -> dict[str, datetime]:
+        """The recorded own-write versions of these records (absent ids have none)."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry
+from casebridge.control.model import AuditEntry, BreakerRecord, Cursor, LineageEntry, Problem
 from casebridge.control.store import ControlStore
 
 
@@ -26,6 +26,8 @@ class MemoryControlStore(ControlStore):
         self.breakers: dict[tuple[str, str], BreakerRecord] = {}
         #: Every breaker change written, in order (what a test asserts "only changes" on).
         self.breaker_writes: list[BreakerRecord] = []
+        self.problems: dict[str, Problem] = {}
+        self.own: dict[tuple[str, str], datetime] = {}
         self.closed = False
 
     async def get_cursor(self, name: str) -> Cursor | None:
@@ -84,6 +86,29 @@ class MemoryControlStore(ControlStore):
 
     async def list_breakers(self) -> list[BreakerRecord]:
         return [self.breakers[k] for k in sorted(self.breakers)]
+
+    async def report_problem(self, source: str, reason: str) -> bool:
+        found = self.problems.get(source)
+        now = _now()
+        if found is not None and found.reason == reason:
+            self.problems[source] = Problem(source, reason, found.since, now, found.count + 1)
+            return False
+        self.problems[source] = Problem(source, reason, now, now, 1)
+        return True
+
+    async def clear_problem(self, source: str) -> None:
+        self.problems.pop(source, None)
+
+    async def list_problems(self) -> list[Problem]:
+        return [self.problems[k] for k in sorted(self.problems)]
+
+    async def record_own_write(self, system: str, record_id: str, version: datetime) -> None:
+        key = (system, record_id)
+        if key not in self.own or self.own[key] < version:
+            self.own[key] = version
+
+    async def own_writes(self, system: str, record_ids: Iterable[str]) -> dict[str, datetime]:
+        return {i: self.own[(system, i)] for i in record_ids if (system, i) in self.own}
 
     async def close(self) -> None:
         self.closed = True

@@ -15,6 +15,7 @@ from primero_sim import SIM_PREFIX
 from primero_sim.api.requests import json_body, sim
 from primero_sim.errors import ApiError
 from primero_sim.faults import FaultSpecError
+from primero_sim.users import configure
 
 JSON = "application/json"
 
@@ -122,6 +123,27 @@ def router() -> APIRouter:
         if "config_locked" in body:
             state.config_locked = int(body["config_locked"] or 0)
         return _ok(state.summary())
+
+    @routes.put("/users/{user_name}")
+    async def configure_user(user_name: str, request: Request) -> Response:
+        """Set a user's role: ``group_permission``, ``unreadable_fields``, ``can_index_users``,
+        or ``disabled`` (until the next reset)."""
+        user = sim(request).directory.get(user_name)
+        if user is None:
+            raise ApiError(404, "Not Found", f"no user {user_name}")
+        try:
+            configure(user, _body(await json_body(request)))
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from exc
+        return _ok(
+            {
+                "user_name": user.user_name,
+                "group_permission": user.group_permission,
+                "unreadable_fields": sorted(user.unreadable_fields),
+                "can_index_users": user.can_index_users,
+                "disabled": user.disabled,
+            }
+        )
 
     @routes.get("/cases/{record_id}")
     async def raw_case(record_id: str, request: Request) -> Response:

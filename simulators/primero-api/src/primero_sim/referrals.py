@@ -3,6 +3,14 @@
 Creating one adds the target to ``assigned_user_names``, flags the linked service
 row as referred and bumps the case's ``last_updated_at``; status changes follow
 the state machine, and illegal or unchanged transitions are silent no-ops.
+
+As in Primero (primeroIMS/primero @4b95bf94 ``app/models/transition.rb:19-23,31,147-149``),
+the transition's validations have no ``on: :create``: every save, a PATCH or a revoke
+included, checks consent (against the case as it is now) and that the target user can still
+receive (enabled, not a system role; skipped for remote and for a revoke), answering the
+model 422. And every transition save re-saves the case (``after_save :save_record``), so
+accepting moves the case's ``last_updated_at`` too (without changing ``last_updated_by``:
+``accept!`` does not call ``update_last_updated_by``).
 """
 
 from __future__ import annotations
@@ -10,10 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from primero_sim.clock import Clock, iso_ms
-from primero_sim.errors import ApiError, not_found
+from primero_sim.errors import ApiError, forbidden, not_found
 from primero_sim.ids import new_uuid
 from primero_sim.records import changed_fields, require_data
 from primero_sim.schema import GBV_MODULE
+from primero_sim.scope import in_scope, referrals_for
 from primero_sim.store import CaseStore, Record
 from primero_sim.users import Directory, User
 
@@ -45,9 +54,27 @@ class Referrals:
         self.clock = clock
 
     def for_case(self, record_id: str, user: User) -> list[Record]:
-        if self.store.get(record_id) is None:
+        """The case's referrals the user's ``group_permission`` lets it see."""
+        case = self.store.get(record_id)
+        if case is None:
             raise not_found(record_id)
-        return [render(r, user) for r in self.store.referrals.get(record_id, [])]
+        if not in_scope(user, case, self.directory):
+            raise forbidden()
+        mine = referrals_for(user, case, self.store.referrals.get(record_id, []), self.directory)
+        return [render(r, user) for r in mine]
+
+    def _validate(
+        self, case: Record, consent_overridden: bool, target: User | None, check_target: bool
+    ) -> None:
+        """``Transition`` validations: consent given or overridden, target can receive."""
+        errors: list[tuple[str, list[str]]] = []
+        if not consent_overridden and not _consent_given(case):
+            errors.append(("consent", ["transition.errors.consent"]))
+        if check_target and (target is None or not target.can_receive_referrals):
+            errors.append(("transitioned_to", ["transition.errors.to_user_can_receive"]))
+        if errors:
+            (detail, message), *more = errors
+            raise ApiError(422, message, detail, more=list(more))
 
     def create(self, record_id: str, body: Any, user: User) -> Record:
         return self._create(record_id, require_data(body), user)
@@ -71,23 +98,7 @@ class Referrals:
             remote = data.get("remote") is True
             consent_overridden = data.get("consent_overridden") is True
             target = self.directory.get(data.get("transitioned_to"))
-            errors: list[dict[str, Any]] = []
-            if (
-                case.get("module_id") != GBV_MODULE
-                and not consent_overridden
-                and not (case.get("disclosure_other_orgs") and case.get("consent_for_services"))
-            ):
-                errors.append({"detail": "consent", "message": ["transition.errors.consent"]})
-            if not remote and (target is None or not target.can_receive_referrals):
-                errors.append(
-                    {
-                        "detail": "transitioned_to",
-                        "message": ["transition.errors.to_user_can_receive"],
-                    }
-                )
-            if errors:
-                more = [(e["detail"], e["message"]) for e in errors[1:]]
-                raise ApiError(422, errors[0]["message"], errors[0]["detail"], more=more)
+            self._validate(case, consent_overridden, None if remote else target, not remote)
             now = iso_ms(self.clock.now())
             referral: Record = {
                 "id": new_uuid(),
@@ -136,23 +147,45 @@ class Referrals:
         return out
 
     def update(self, record_id: str, referral_id: str, body: Any, user: User) -> Record:
+        """A status change; validations run first, and a 422 changes nothing."""
         data = require_data(body)
         with self.store.lock:
             referral = self._find(record_id, referral_id)
+            before = dict(self.store.get(record_id) or {})
             wanted = data.get("status")
             if isinstance(wanted, str) and referral["status"] in ALLOWED_FROM.get(wanted, ()):
+                self._validate_saved(referral, before, check_target=True)
                 self._transition(referral, wanted, data, user)
-        return render(referral, user)
+            after = self.store.get(record_id) or {}
+        return self._with_record(render(referral, user), record_id, before, after)
 
     def revoke(self, record_id: str, referral_id: str, user: User) -> Record:
         with self.store.lock:
             referral = self._find(record_id, referral_id)
+            before = dict(self.store.get(record_id) or {})
             if referral["status"] == "in_progress":
+                self._validate_saved(referral, before, check_target=False)
                 referral["status"] = "revoked"
-                case = self.store.get(record_id)
-                if case is not None:
-                    self._save(self._unassign(case, referral), user)
-        return render(referral, user)
+                self._save(self._unassign(before, referral), user)
+            after = self.store.get(record_id) or {}
+        return self._with_record(render(referral, user), record_id, before, after)
+
+    def _validate_saved(self, referral: Record, case: Record, *, check_target: bool) -> None:
+        remote = referral.get("remote") is True
+        self._validate(
+            case,
+            referral.get("consent_overridden") is True,
+            self.directory.get(referral.get("transitioned_to")),
+            check_target and not remote,
+        )
+
+    @staticmethod
+    def _with_record(out: Record, record_id: str, before: Record, after: Record) -> Record:
+        """``transitions/update``: the transition plus the case's changed fields."""
+        changed = changed_fields(before, after)
+        changed.pop("id", None)
+        out["record"] = {"id": record_id, "enabled": after.get("enabled", True), **changed}
+        return out
 
     def _find(self, record_id: str, referral_id: str) -> Record:
         if self.store.get(record_id) is None:
@@ -168,6 +201,9 @@ class Referrals:
         case = self.store.get(referral["record_id"])
         if status in ("accepted", "rejected"):
             referral["responded_at"] = now
+        if status == "accepted" and case is not None:
+            # after_save :save_record re-saves the case; accept! leaves last_updated_by alone.
+            self._save(dict(case), None)
         if status == "rejected":
             referral["rejected_reason"] = data.get("rejected_reason")
             referral["rejection_note"] = data.get("rejection_note")
@@ -201,10 +237,20 @@ class Referrals:
             ]
         return updated
 
-    def _save(self, record: Record, user: User) -> None:
-        record["last_updated_by"] = user.user_name
+    def _save(self, record: Record, user: User | None) -> None:
+        """Store the case; `user` is None where Primero does not ``update_last_updated_by``."""
+        if user is not None:
+            record["last_updated_by"] = user.user_name
         record["last_updated_at"] = iso_ms(self.clock.now())
         self.store.put(record)
+
+
+def _consent_given(case: Record) -> bool:
+    """``Referral#consent_given?``: GBV needs consent for services; other modules also
+    disclosure to other organisations."""
+    if case.get("module_id") == GBV_MODULE:
+        return bool(case.get("consent_for_services"))
+    return bool(case.get("disclosure_other_orgs") and case.get("consent_for_services"))
 
 
 def _with(names: Any, name: str) -> list[str]:

@@ -56,6 +56,7 @@ class SimState:
     def reset(self) -> None:
         """Back to an empty store, no faults, no writes, fresh credentials, real time."""
         self.store.clear()
+        self.directory.reset()
         self.faults.clear()
         self.journal.clear()
         self.auth.reset()

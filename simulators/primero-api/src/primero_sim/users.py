@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from primero_sim.tables import load
 
 DEFAULT_PASSWORD = "primero-sim"  # noqa: S105 - a well-known simulator credential, not a secret
 SYSTEM_ROLE = "role-system"
+#: ``Role#group_permission``: which records (and referrals) a user's queries see.
+GroupPermission = Literal["self", "group", "agency", "all"]
+GROUP_PERMISSIONS = ("self", "group", "agency", "all")
 
 
 @dataclass
@@ -22,10 +26,15 @@ class User:
     agency: str
     user_groups: list[str]
     role: str = "role-cp-case-worker"
-    group_permission: str = "all"
+    group_permission: GroupPermission = "all"
     position: str = "Case worker"
     disabled: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Case fields the user's role cannot read: hidden in answers, and index filters on them
+    #: are silently dropped (``permitted_index_params``).
+    unreadable_fields: frozenset[str] = frozenset()
+    #: The role grants ``:index, User`` (``GET /api/v2/users``); without it that call is a 403.
+    can_index_users: bool = True
 
     @property
     def can_receive_referrals(self) -> bool:
@@ -110,8 +119,14 @@ class Directory:
     """Case-insensitive, whitespace-stripped lookup by ``user_name`` (Devise keys)."""
 
     def __init__(self, users: list[User]) -> None:
+        self._defaults = copy.deepcopy(users)
         self.users = users
         self._by_name = {u.user_name.strip().lower(): u for u in users}
+
+    def reset(self) -> None:
+        """Back to the users (and roles) the directory started with."""
+        self.users[:] = copy.deepcopy(self._defaults)
+        self._by_name = {u.user_name.strip().lower(): u for u in self.users}
 
     def get(self, user_name: str | None) -> User | None:
         if not user_name:
@@ -121,3 +136,22 @@ class Directory:
     def add(self, user: User) -> None:
         self.users.append(user)
         self._by_name[user.user_name.strip().lower()] = user
+
+
+def configure(user: User, settings: dict[str, Any]) -> None:
+    """Apply a role configuration (the ``/__sim/users`` body) to one user; ValueError if bad."""
+    if "group_permission" in settings:
+        scope = settings["group_permission"]
+        if scope not in GROUP_PERMISSIONS:
+            raise ValueError(f"group_permission must be one of {', '.join(GROUP_PERMISSIONS)}")
+        user.group_permission = scope
+    if "unreadable_fields" in settings:
+        fields = settings["unreadable_fields"]
+        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+            raise ValueError("unreadable_fields must be a list of field names")
+        user.unreadable_fields = frozenset(fields)
+    for flag in ("can_index_users", "disabled"):
+        if flag in settings:
+            if not isinstance(settings[flag], bool):
+                raise ValueError(f"{flag} must be true or false")
+            setattr(user, flag, settings[flag])

@@ -13,6 +13,14 @@
 
 Every PATCH is a Primero merge (rows by `unique_id`), so re-applying a command changes nothing;
 the fill and the decisions also skip writes whose values are already there.
+
+Lookups by `oscar_number` / `unhcr_individual_no` never create on a dropped filter: a role that
+cannot read the field gets the whole index back, `find_cases` stops with `FilterIgnored`, the
+command dead-letters with "Primero ignored the filter on oscar_number: the API user's role
+cannot read that field", and the problem is listed by `casebridge status` until a lookup works.
+A referral PATCH Primero refuses (422 consent / target user) dead-letters with Primero's text.
+After a `referral_decision`, the case version the writes left is recorded as casebridge's own
+(`primero_own_writes`), so fetcher-primero's next C1 pass does not publish it as new work.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from casebridge.clients import PrimeroApiSettings, PrimeroClient
+from casebridge.clients import FilterIgnored, PrimeroApiSettings, PrimeroClient
 from casebridge.control import ControlStore
 from casebridge.errors import PermanentError
 from casebridge.messages import UpsertCommand
@@ -34,6 +42,7 @@ from loader.rate_limit import TokenBucket
 from loader.target import Target
 from loader.targets.primero_cases import Case, CaseFinder
 from loader.targets.primero_matching import PENDING, changed_fields, match_service
+from loader.targets.primero_own_writes import OwnWrites, stamp_of
 from loader.targets.primero_progres import ProgresOperations
 from loader.writer import RepeatableWrites, Written
 
@@ -66,11 +75,17 @@ class PrimeroWriter(RepeatableWrites):
     #: P1 upserts are followed by DTP feedback commands (see `primero_progres`).
     follow_up_targets = ("progres",)
 
-    def __init__(self, client: PrimeroClient, limiter: TokenBucket) -> None:
+    def __init__(
+        self, client: PrimeroClient, limiter: TokenBucket, store: ControlStore | None = None
+    ) -> None:
         self._client = client
         self._limiter = limiter
+        self._store = store
         self._cases = CaseFinder(client, limiter)
-        self._progres = ProgresOperations(client, limiter, self._cases)
+        self._own = OwnWrites(client, limiter, store) if store is not None else None
+        self._progres = ProgresOperations(client, limiter, self._cases, self._own)
+        #: Fields whose ignored filter this process reported (cleared once a lookup works).
+        self._reported: set[str] = set()
 
     async def start(self) -> None:
         """Nothing to open: the session is created on first use."""
@@ -80,7 +95,22 @@ class PrimeroWriter(RepeatableWrites):
         await self._client.close()
 
     async def write(self, command: UpsertCommand) -> Written:
-        """Dispatch on the operation."""
+        """Dispatch on the operation; an ignored filter is also kept as a problem for status."""
+        try:
+            written = await self._dispatch(command)
+        except FilterIgnored as exc:
+            if self._store is not None:
+                if await self._store.report_problem(f"{NAME}:filter:{exc.field}", str(exc)):
+                    log.error("primero_filter_ignored", field=exc.field)
+                self._reported.add(exc.field)
+            raise
+        if self._reported and self._store is not None:
+            for field in sorted(self._reported):
+                await self._store.clear_problem(f"{NAME}:filter:{field}")
+            self._reported.clear()
+        return written
+
+    async def _dispatch(self, command: UpsertCommand) -> Written:
         if command.operation == "case_update":
             return await self._case_update(command)
         if command.operation == "case_upsert":
@@ -103,14 +133,14 @@ class PrimeroWriter(RepeatableWrites):
             raise PermanentError(
                 f"no Primero case with case_id {case_id} (case_update never creates)"
             )
-        await self._patch(case, data)
+        await self._patch_own(case, data)
         return Written(target_id=str(case["id"]))
 
     async def _case_upsert(self, command: UpsertCommand) -> Written:
         data = body_part(command, "data")
         case = await self._resolve(command, data)
         if case is not None:
-            await self._patch(case, data)
+            await self._patch_own(case, data)
             return Written(target_id=str(case["id"]))
         await self._limiter.acquire()
         created = await self._client.create_case(data)
@@ -134,7 +164,7 @@ class PrimeroWriter(RepeatableWrites):
             elif have.get(STATUS) in (None, "") and row.get(STATUS) == PENDING:
                 fill.append(row)
         if fill:
-            await self._patch(case, {"services_section": fill})
+            await self._patch_own(case, {"services_section": fill})
         return Written(target_id=str(case["id"]))
 
     async def _referral_decision(self, command: UpsertCommand) -> Written:
@@ -161,22 +191,34 @@ class PrimeroWriter(RepeatableWrites):
             matched.append((decision, dict(row)))
         if not matched:
             return Written(target_id=record_id)
-        await self._decide_referrals(record_id, matched)
+        await self._limiter.acquire()
+        referrals = await self._client.list_referrals(record_id)
+        before = (
+            await self._own.before(record_id, case, referrals) if self._own is not None else None
+        )
+        decided, stamps = await self._decide_referrals(record_id, matched, referrals)
         updates = [
             {"unique_id": row["unique_id"], **decision.get("service", {})}
             for decision, row in matched
             if changed_fields(row, decision.get("service", {}))
         ]
         if updates:
-            await self._patch(found, {"services_section": updates})
+            stamps.append(stamp_of(await self._patch(found, {"services_section": updates})))
+        if self._own is not None and before is not None and stamps:
+            rows = [str(row["unique_id"]) for _, row in matched]
+            await self._own.settle(before, stamps=stamps, rows=rows, decided=decided)
         return Written(target_id=record_id)
 
     async def _decide_referrals(
-        self, record_id: str, matched: list[tuple[dict[str, Any], dict[str, Any]]]
-    ) -> None:
-        """PATCH every in-progress referral of each matched service with its decision."""
-        await self._limiter.acquire()
-        referrals = await self._client.list_referrals(record_id)
+        self,
+        record_id: str,
+        matched: list[tuple[dict[str, Any], dict[str, Any]]],
+        referrals: list[dict[str, Any]],
+    ) -> tuple[list[str], list[str | None]]:
+        """PATCH every in-progress referral of each matched service with its decision; the
+        referrals decided and the case versions the PATCHes answered."""
+        decided: list[str] = []
+        stamps: list[str | None] = []
         for decision, row in matched:
             template = (decision.get("referral") or {}).get("data") or {}
             for referral in referrals:
@@ -186,10 +228,15 @@ class PrimeroWriter(RepeatableWrites):
                 ):
                     body = {**template, "id": referral["id"], "record_id": record_id}
                     await self._limiter.acquire()
-                    await self._client.update_referral(record_id, str(referral["id"]), body)
+                    answer = await self._client.update_referral(
+                        record_id, str(referral["id"]), body
+                    )
+                    decided.append(str(referral["id"]))
+                    stamps.append(stamp_of(answer))
                     log.info(
                         "referral_decided", referral_id=referral["id"], status=body.get("status")
                     )
+        return decided, stamps
 
     async def _resolve(self, command: UpsertCommand, data: dict[str, Any]) -> Case | None:
         """The case by `case_id`, else by `oscar_number`; None when neither finds one."""
@@ -211,9 +258,23 @@ class PrimeroWriter(RepeatableWrites):
             )
         return case
 
-    async def _patch(self, case: Case, data: dict[str, Any]) -> None:
+    async def _patch_own(self, case: Case, data: dict[str, Any]) -> None:
+        """PATCH, then record the version it left as casebridge's own (see `OwnWrites`)."""
+        if self._own is None:
+            await self._patch(case, data)
+            return
+        before = await self._own.before(str(case["id"]))
+        answer = await self._patch(case, data)
+        rows = [
+            str(r["unique_id"])
+            for r in data.get("services_section") or []
+            if isinstance(r, dict) and r.get("unique_id")
+        ]
+        await self._own.settle(before, stamps=[stamp_of(answer)], fields=data, rows=rows)
+
+    async def _patch(self, case: Case, data: dict[str, Any]) -> dict[str, Any]:
         await self._limiter.acquire()
-        await self._client.update_case(str(case["id"]), data)
+        return await self._client.update_case(str(case["id"]), data)
 
 
 def _rows_by_id(case: Case) -> dict[str, dict[str, Any]]:
@@ -230,6 +291,7 @@ def build(store: ControlStore, settings: PrimeroSettings | None = None) -> Targe
     writer = PrimeroWriter(
         PrimeroClient.from_settings(settings),
         TokenBucket(settings.target_rate_per_s, settings.target_burst),
+        store,
     )
     breaker = CircuitBreaker(
         NAME, failure_threshold=settings.breaker_failures, cooldown_s=settings.breaker_cooldown_s

@@ -13,7 +13,10 @@
   the 12-char suffix is PATCHed with the decision. A referral with that suffix that is already
   decided -> skipped (a repeat, or decided in Primero meanwhile). No referral with that suffix at
   all -> after the others are applied, a permanent error naming the DTP referral numbers (the
-  old job logged "Skipping update" and the decision was lost from sight).
+  old job logged "Skipping update" and the decision was lost from sight). A decision Primero
+  refuses (422: consent withdrawn, target user disabled) is permanent with Primero's own text.
+  After the decisions, the case version they left is recorded as casebridge's own write
+  (`primero_own_writes`), so P2/P3 do not publish it again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from casebridge.messages import UpsertCommand
 from loader.payloads import body_part, key_part
 from loader.rate_limit import TokenBucket
 from loader.targets.primero_cases import Case, CaseFinder
+from loader.targets.primero_own_writes import OwnWrites, stamp_of
 from loader.writer import Written
 
 log = structlog.get_logger(__name__)
@@ -42,10 +46,17 @@ CREATE_ONLY = ("owned_by", "case_id")
 class ProgresOperations:
     """P1 and P4 writes on Primero."""
 
-    def __init__(self, client: PrimeroClient, limiter: TokenBucket, cases: CaseFinder) -> None:
+    def __init__(
+        self,
+        client: PrimeroClient,
+        limiter: TokenBucket,
+        cases: CaseFinder,
+        own_writes: OwnWrites | None = None,
+    ) -> None:
         self._client = client
         self._limiter = limiter
         self._cases = cases
+        self._own = own_writes
 
     async def case_upsert(self, command: UpsertCommand) -> Written:
         """P1: upsert by UNHCR individual number; feedback per intervention follows."""
@@ -92,8 +103,11 @@ class ProgresOperations:
         record_id = str(found["id"])
         await self._limiter.acquire()
         referrals = await self._client.list_referrals(record_id)
+        before = await self._own.before(record_id, None, referrals) if self._own else None
         taken: set[str] = set()
         unmatched: list[str] = []
+        stamps: list[str | None] = []
+        rows: list[str] = []
         for decision in decisions:
             suffix = str(decision.get("service_suffix") or "")
             referral = _matching_referral(referrals, suffix, taken)
@@ -107,10 +121,14 @@ class ProgresOperations:
             taken.add(str(referral["id"]))
             body = {**(decision.get("data") or {}), "id": referral["id"], "record_id": record_id}
             await self._limiter.acquire()
-            await self._client.update_referral(record_id, str(referral["id"]), body)
+            answer = await self._client.update_referral(record_id, str(referral["id"]), body)
+            stamps.append(stamp_of(answer))
+            rows.append(str(referral.get("service_record_id") or ""))
             log.info(
                 "progres_decision_applied", referral_id=referral["id"], status=body.get("status")
             )
+        if self._own is not None and before is not None and taken:
+            await self._own.settle(before, stamps=stamps, rows=rows, decided=taken)
         if unmatched:
             raise PermanentError(
                 f"case {case_id} has no referral for DTP's decision on {', '.join(unmatched)};"

@@ -6,8 +6,9 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from primero_sim.api.requests import json_body, principal, sim
-from primero_sim.errors import not_found
+from primero_sim.errors import forbidden, not_found
 from primero_sim.query import SUMMARY_FIELDS, parse_query, project
+from primero_sim.scope import in_scope, readable, restricted, unreadable_param
 
 JSON = "application/json"
 
@@ -17,33 +18,52 @@ def router() -> APIRouter:
 
     @routes.get("/api/v2/cases")
     async def index(request: Request) -> Response:
-        """Pre-serialised case JSON is spliced into the page: no per-request encoding."""
-        principal(request)
+        """Pre-serialised case JSON is spliced into the page: no per-request encoding.
+
+        A role that cannot read a field has its filters on that field dropped, not refused
+        (the answer is as if no filter was sent), and the field left out of every record.
+        """
+        user = principal(request).user
         state = sim(request)
         store = state.store
-        query = parse_query(request.query_params.multi_items(), store.fields_seen)
+        pairs = [
+            (name, value)
+            for name, value in request.query_params.multi_items()
+            if not unreadable_param(user, name)
+        ]
+        query = parse_query(pairs, store.fields_seen)
         ids = state.searcher.matching_ids(query)
+        if user.group_permission != "all":
+            ids = [i for i in ids if in_scope(user, store.get(i) or {}, state.directory)]
         start = (query.page - 1) * query.per
         page = ids[start : start + query.per]
-        if query.fields is None:
+        if query.fields is None and not restricted(user):
             parts = [store.json_of(record_id) for record_id in page]
         else:
-            parts = [orjson.dumps(project(store.get(i) or {}, query.fields)) for i in page]
+            chosen = [readable(user, store.get(i) or {}) for i in page]
+            if query.fields is not None:
+                chosen = [project(r, query.fields) for r in chosen]
+            parts = [orjson.dumps(r) for r in chosen]
         metadata = orjson.dumps({"total": len(ids), "per": query.per, "page": query.page})
         body = b'{"data":[' + b",".join(parts) + b'],"metadata":' + metadata + b"}"
         return Response(body, media_type=JSON)
 
     @routes.get("/api/v2/cases/{record_id}")
     async def show(record_id: str, request: Request) -> Response:
-        principal(request)
-        store = sim(request).store
+        user = principal(request).user
+        state = sim(request)
+        store = state.store
         record = store.get(record_id)
         if record is None:
             raise not_found(record_id)
+        if not in_scope(user, record, state.directory):
+            raise forbidden()  # authorize! :read, @record
         fields = request.query_params.get("fields")
         if fields:
             chosen = SUMMARY_FIELDS if fields == "short" else tuple(fields.split(","))
-            data = orjson.dumps(project(record, chosen))
+            data = orjson.dumps(project(readable(user, record), chosen))
+        elif restricted(user):
+            data = orjson.dumps(readable(user, record))
         else:
             data = store.json_of(record_id)
         return Response(b'{"data":' + data + b"}", media_type=JSON)

@@ -1,4 +1,4 @@
-"""``GET /api/v2/users``: paginated like records (per capped at 1000)."""
+"""``GET /api/v2/users``: paginated like records (per capped at 1000); needs ``:index, User``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from primero_sim.api.requests import principal, sim
+from primero_sim.errors import forbidden
 from primero_sim.query import DEFAULT_PER, MAX_PER
 
 
@@ -21,7 +22,8 @@ def router() -> APIRouter:
 
     @routes.get("/api/v2/users")
     async def index(request: Request) -> Response:
-        principal(request)
+        if not principal(request).user.can_index_users:
+            raise forbidden()  # authorize! :index, User (users_controller.rb:16)
         users = sim(request).directory.users
         page = max(_int(request.query_params.get("page"), 1), 1)
         per = min(max(_int(request.query_params.get("per"), DEFAULT_PER), 1), MAX_PER)
