@@ -29,8 +29,8 @@ async def test_503_for_a_while_ends_with_everything_loaded_and_an_empty_dlq(
         "/faults",
         {
             "path": f"{OSCAR_API}/*",
-            "error_rate": 1,
-            "error_status": 503,
+            "kind": "error",
+            "status": 503,
             "times": OSCAR_FAILURES,
         },
     )
