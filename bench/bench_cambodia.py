@@ -249,7 +249,8 @@ def run(
         with (
             _process(
                 [py, "-m", "primero_sim", "--port", str(primero_port), "--seed", str(seed),
-                 "--cases", str(cases), "--profile", "cambodia", "--log-level", "warning"],
+                 "--cases", str(cases), "--profile", "cambodia", "--log-level", "warning",
+                 "--no-proxy-limits"],
                 base_env,
                 logs / "primero-sim.log",
             ) as primero_sim,
@@ -302,6 +303,11 @@ def run(
                     "PRIMERO_USER": "primero",
                     "PRIMERO_PASSWORD": "primero-sim",
                     "CONTROL_DATABASE_URL": stores["fetcher"],
+                    # casebridge's own throughput is measured, not Primero's proxy: its limits
+                    # are off above, and the fetcher's budget is what it was before budgets
+                    # (16 in flight, no rate); a deployment keeps the defaults (12, 30 r/s).
+                    "PRIMERO_MAX_CONCURRENT_REQUESTS": "16",
+                    "PRIMERO_MAX_REQUESTS_PER_S": "0",
                 }
                 session = requests.Session()
                 procs = {

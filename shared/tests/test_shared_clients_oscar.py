@@ -69,7 +69,7 @@ async def test_persistent_401_is_authentication_failed(
     client: OscarClient, oscar: RunningOscar
 ) -> None:
     control(
-        oscar, "POST", "/faults", {"path": "/api/v1/organizations/clients", "expire_token_rate": 1}
+        oscar, "POST", "/faults", {"path": "/api/v1/organizations/clients", "kind": "expire_token"}
     )
     with pytest.raises(AuthenticationFailed):
         await client.list_clients()
@@ -92,7 +92,7 @@ async def test_429_carries_retry_after(client: OscarClient, oscar: RunningOscar)
         oscar,
         "POST",
         "/faults",
-        {"path": "/api/v1/organizations/clients", "throttle_rate": 1, "retry_after": 9, "times": 1},
+        {"path": "/api/v1/organizations/clients", "kind": "throttle", "retry_after": 9, "times": 1},
     )
     with pytest.raises(TransientError) as caught:
         await client.list_clients()
@@ -104,7 +104,7 @@ async def test_503_html_is_transient(client: OscarClient, oscar: RunningOscar) -
         oscar,
         "POST",
         "/faults",
-        {"path": "/api/v1/organizations/clients", "error_rate": 1, "error_status": 503, "times": 1},
+        {"path": "/api/v1/organizations/clients", "kind": "error", "status": 503, "times": 1},
     )
     with pytest.raises(TransientError) as caught:
         await client.list_clients()
@@ -115,7 +115,7 @@ async def test_503_html_is_transient(client: OscarClient, oscar: RunningOscar) -
 async def test_dropped_connection_is_transient(client: OscarClient, oscar: RunningOscar) -> None:
     await client.list_clients()  # signed in
     control(
-        oscar, "POST", "/faults", {"path": "/api/v1/organizations/clients/upsert", "drop_rate": 1}
+        oscar, "POST", "/faults", {"path": "/api/v1/organizations/clients/upsert", "kind": "drop"}
     )
     with pytest.raises(TransientError):
         await client.upsert_client({"organization": {"organization_name": "cif"}})

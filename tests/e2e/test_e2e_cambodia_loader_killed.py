@@ -3,7 +3,7 @@ after a restarted loader finished, OSCaR received every referral upsert exactly 
 
 How the kill lands mid-batch: the loader (a subprocess, SQLite control store in a file both runs
 share) loads part of the referrals; then OSCaR answers slowly and drops the connection of every
-upsert (latency + `drop_rate` 1), so deliveries are unacked, in flight or waiting in retry tiers
+upsert (a latency and a drop fault), so deliveries are unacked, in flight or waiting in retry tiers
 when the process is killed. A dropped request is never applied by OSCaR, so what the restarted
 loader sends again must be exactly what OSCaR does not hold yet. (A request OSCaR applies while
 the loader dies before recording it is the documented non-atomic window, loader README "Known
@@ -101,7 +101,10 @@ async def test_a_loader_killed_mid_batch_loses_nothing_and_duplicates_nothing(
             sims.oscar_control,
             "POST",
             "/faults",
-            {"path": f"{UPSERT}*", "latency_ms": 300, "drop_rate": 1},
+            [
+                {"kind": "latency", "path": f"{UPSERT}*", "latency_ms": 300},
+                {"kind": "drop", "path": f"{UPSERT}*"},
+            ],
         )
 
         async def in_trouble() -> bool:

@@ -28,12 +28,12 @@ async def test_503_for_a_while_ends_with_everything_loaded_and_an_empty_dlq(
         "POST",
         "/faults",
         {  # on the writes only: the loader's feed read (GET) is not journaled
-            "rules": [
+            "faults": [
                 {
                     "path": f"{OSCAR_API}/*",
                     "method": method,
-                    "error_rate": 1,
-                    "error_status": 503,
+                    "kind": "error",
+                    "status": 503,
                     "times": times,
                 }
                 for method, times in (("POST", 3), ("PUT", OSCAR_FAILURES - 3))

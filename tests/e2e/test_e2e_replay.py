@@ -45,7 +45,7 @@ async def test_a_refused_record_is_replayed_into_the_repaired_target_once(
         sims.oscar_control,
         "POST",
         "/faults",
-        {"path": UPSERT, "error_rate": 1, "error_status": 422},
+        {"path": UPSERT, "kind": "error", "status": 422},
     )
     await pipeline.start_transformer()
     await pipeline.start_loader("oscar")

@@ -32,7 +32,9 @@ PREFIX = "t"
 
 @pytest.fixture(scope="module")
 def primero_server() -> Iterator[RunningPrimero]:
-    with running_primero() as sim:
+    # Paging and dedup logic over thousands of cases: the proxy limits would only pace the
+    # referral reads to 50/s here (the traffic tests are in tests/e2e and shared/tests).
+    with running_primero(proxy_limits=False) as sim:
         yield sim
 
 
@@ -113,12 +115,17 @@ def make_harness(sim: RunningPrimero, **settings: Any) -> Harness:
     broker = MemoryBroker()
     transport = FlakyTransport(broker)
     store = MemoryControlStore()
-    client = CountingClient(sim.base_url, user=sim.user_name, password=SecretStr(sim.password))
+    config = Settings(transport="memory", topology_prefix=PREFIX, **settings)
+    client = CountingClient(
+        sim.base_url,
+        user=sim.user_name,
+        password=SecretStr(sim.password),
+        read_retry=config.read_retry(),
+    )
 
     async def open_store() -> MemoryControlStore:
         return store
 
-    config = Settings(transport="memory", topology_prefix=PREFIX, **settings)
     service = bootstrap(config, transport=transport, client=client, open_store=open_store)
     return Harness(sim, broker, transport, store, client, service)
 
@@ -283,3 +290,27 @@ async def test_a_case_moved_while_paging_does_not_hide_its_neighbour(harness: Ha
     )
     versions = [r for r in harness.published() if r.source.record_id == moved[0]]
     assert len(versions) == 2  # the old and the new version, each once
+
+
+async def test_a_failed_read_is_retried_alone_and_nothing_is_published_twice(
+    primero: RunningPrimero,
+) -> None:
+    primero.state.seed_generated(500, seed=7)
+    # Primero's proxy answers some reads with its 503 page (seeded, so the same ones each run).
+    faults = primero.state.faults
+    faults.add({"kind": "error", "status": 503, "path": "/api/v2/cases", "probability": 0.4})
+    faults.add(
+        {"kind": "error", "status": 503, "path": "/api/v2/cases/*/referrals", "probability": 0.1}
+    )
+    h = make_harness(primero, page_size=100, read_attempts=8, read_backoff_s=0.01)
+    pages: list[int] = []
+    h.client.on_page = lambda result: pages.append(result.page)
+    await h.service.connect()
+    try:
+        assert await h.fetch() == 500
+    finally:
+        await h.service.stop()
+    assert all(f.fired > 0 for f in faults.entries())  # both kinds of read did fail
+    assert pages == [1, 2, 3, 4, 5, 6]  # each page handed over once: only failed reads repeat
+    records = h.published()
+    assert len(records) == len({r.source.record_id for r in records}) == 500

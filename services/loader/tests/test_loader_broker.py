@@ -64,7 +64,7 @@ async def test_commands_load_through_rabbitmq_with_retries_and_dedup(
         oscar,
         "POST",
         "/faults",
-        {"path": f"{LINKS}*", "error_rate": 1, "error_status": 503, "times": 2},
+        {"path": f"{LINKS}*", "kind": "error", "status": 503, "times": 2},
     )
     commands = []
     for n in range(3):

@@ -325,7 +325,7 @@ async def test_a_503_for_a_while_ends_with_everything_loaded_and_an_empty_dlq(lo
         oscar,
         "POST",
         "/faults",
-        {"path": f"{LINKS}*", "error_rate": 1, "error_status": 503, "times": 3},
+        {"path": f"{LINKS}*", "kind": "error", "status": 503, "times": 3},
     )
     commands = [links_command(f"01E6AT3BEAFMQDVBHTJHZZ8Y0{n}", f"case-{n}") for n in range(3)]
     await loader.send(*commands)
@@ -345,7 +345,7 @@ async def test_the_circuit_opens_parks_without_burning_attempts_and_closes(
         oscar,
         "POST",
         "/faults",
-        {"path": f"{LINKS}*", "error_rate": 1, "error_status": 503, "times": 4},
+        {"path": f"{LINKS}*", "kind": "error", "status": 503, "times": 4},
     )
     commands = [links_command(f"01E6AT3BEAFMQDVBHTJHZZ8Y0{n}", f"case-{n}") for n in range(6)]
     # Three attempts at most: burning one per failure, six failures would dead-letter something.

@@ -21,12 +21,12 @@ def send(dtp, http):
 def test_reset_forgets_everything(dtp, http):
     send(dtp, http)
     http.post(dtp.url + "/__sim/seed", json={"source": "generate", "referrals": 2, "decisions": 2})
-    http.post(dtp.url + "/__sim/faults", json={"latency_ms": 1})
+    http.post(dtp.url + "/__sim/faults", json={"kind": "latency", "latency_ms": 1})
     http.post(dtp.url + "/__sim/reset")
     assert http.get(dtp.url + "/__sim/received").json()["received"] == []
     assert http.get(dtp.url + "/__sim/outbox").json()["messages"] == []
     assert http.get(dtp.url + "/__sim/requests").json()["requests"] == []
-    assert http.get(dtp.url + "/__sim/faults").json()["rules"] == []
+    assert http.get(dtp.url + "/__sim/faults").json()["faults"] == []
 
 
 def test_seed_generate_fills_the_outbox(dtp, http):
@@ -67,7 +67,10 @@ def test_journal_has_method_path_body_time_in_order(dtp, http):
 
 
 def test_latency(dtp, http):
-    http.post(dtp.url + "/__sim/faults", json={"path": INCOMING_REFERRAL, "latency_ms": 250})
+    http.post(
+        dtp.url + "/__sim/faults",
+        json={"kind": "latency", "path": INCOMING_REFERRAL, "latency_ms": 250},
+    )
     started = time.perf_counter()
     assert send(dtp, http).status_code == 200
     assert time.perf_counter() - started >= 0.25
@@ -77,7 +80,7 @@ def test_latency(dtp, http):
 def test_error_status_and_nothing_received(dtp, http, status):
     http.post(
         dtp.url + "/__sim/faults",
-        json={"path": "/primero-uat/*", "error_rate": 1, "error_status": status},
+        json={"path": "/primero-uat/*", "kind": "error", "status": status},
     )
     assert send(dtp, http).status_code == status
     assert http.get(dtp.url + "/__sim/received").json()["received"] == []
@@ -86,7 +89,7 @@ def test_error_status_and_nothing_received(dtp, http, status):
 
 
 def test_throttle_with_retry_after_then_recovers(dtp, http):
-    http.post(dtp.url + "/__sim/faults", json={"throttle_rate": 1, "retry_after": 3, "times": 2})
+    http.post(dtp.url + "/__sim/faults", json={"kind": "throttle", "retry_after": 3, "times": 2})
     for _ in range(2):
         response = send(dtp, http)
         assert response.status_code == 429
@@ -95,7 +98,7 @@ def test_throttle_with_retry_after_then_recovers(dtp, http):
 
 
 def test_dropped_connection(dtp, http):
-    http.post(dtp.url + "/__sim/faults", json={"drop_rate": 1, "times": 1})
+    http.post(dtp.url + "/__sim/faults", json={"kind": "drop", "times": 1})
     with pytest.raises(requests.ConnectionError):
         requests.post(
             dtp.url + INCOMING_REFERRAL,
@@ -108,5 +111,5 @@ def test_dropped_connection(dtp, http):
 
 
 def test_control_paths_are_never_faulted(dtp, http):
-    http.post(dtp.url + "/__sim/faults", json={"path": "*", "error_rate": 1})
+    http.post(dtp.url + "/__sim/faults", json={"path": "*", "kind": "error", "status": 503})
     assert http.get(dtp.url + "/__sim/health").status_code == 200

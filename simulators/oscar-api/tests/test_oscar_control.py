@@ -56,7 +56,9 @@ def test_journal_lists_writes_in_order_with_method_path_body_time(oscar, http, a
 
 
 def test_added_latency(oscar, http, auth):
-    http.post(oscar.url + "/__sim/faults", json={"path": CLIENTS, "latency_ms": 300})
+    http.post(
+        oscar.url + "/__sim/faults", json={"kind": "latency", "path": CLIENTS, "latency_ms": 300}
+    )
     started = time.perf_counter()
     assert http.get(oscar.url + CLIENTS, headers=auth).status_code == 200
     assert time.perf_counter() - started >= 0.3
@@ -65,14 +67,17 @@ def test_added_latency(oscar, http, auth):
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_error_rate_one_always_fails_with_the_configured_status(oscar, http, auth, status):
     http.post(
-        oscar.url + "/__sim/faults", json={"path": CLIENTS, "error_rate": 1, "error_status": status}
+        oscar.url + "/__sim/faults", json={"path": CLIENTS, "kind": "error", "status": status}
     )
     for _ in range(3):
         assert http.get(oscar.url + CLIENTS, headers=auth).status_code == status
 
 
 def test_fractional_error_rate_is_reproducible_for_a_seed(oscar, http, auth):
-    http.post(oscar.url + "/__sim/faults", json={"path": CLIENTS, "error_rate": 0.5})
+    http.post(
+        oscar.url + "/__sim/faults",
+        json={"path": CLIENTS, "kind": "error", "status": 503, "probability": 0.5},
+    )
     statuses = [http.get(oscar.url + CLIENTS, headers=auth).status_code for _ in range(40)]
     assert set(statuses) == {200, 503}
     http.post(oscar.url + "/__sim/reset")
@@ -80,7 +85,12 @@ def test_fractional_error_rate_is_reproducible_for_a_seed(oscar, http, auth):
     # after reset the RNG is reseeded, so the same pattern repeats for a fresh rule
     http.post(
         oscar.url + "/__sim/faults",
-        json={"path": "/api/v1/organizations/referrals/*", "error_rate": 0.5},
+        json={
+            "path": "/api/v1/organizations/referrals/*",
+            "kind": "error",
+            "status": 503,
+            "probability": 0.5,
+        },
     )
     again = [
         http.put(oscar.url + UPDATE_STATUSES, json={"data": []}).status_code for _ in range(40)
@@ -91,19 +101,19 @@ def test_fractional_error_rate_is_reproducible_for_a_seed(oscar, http, auth):
 def test_throttle_returns_429_with_retry_after(oscar, http, auth):
     http.post(
         oscar.url + "/__sim/faults",
-        json={"path": CLIENTS, "throttle_rate": 1, "retry_after": 7, "times": 1},
+        json={"path": CLIENTS, "kind": "throttle", "retry_after": 7, "times": 1},
     )
     throttled = http.get(oscar.url + CLIENTS, headers=auth)
     assert throttled.status_code == 429
     assert throttled.headers["Retry-After"] == "7"
     assert http.get(oscar.url + CLIENTS, headers=auth).status_code == 200  # rule retired
-    assert http.get(oscar.url + "/__sim/faults").json()["rules"] == []
+    assert http.get(oscar.url + "/__sim/faults").json()["faults"] == []
 
 
 def test_dropped_connection(oscar, http, auth):
     http.post(
         oscar.url + "/__sim/faults",
-        json={"path": UPDATE_STATUSES, "method": "PUT", "drop_rate": 1, "times": 1},
+        json={"path": UPDATE_STATUSES, "method": "PUT", "kind": "drop", "times": 1},
     )
     with pytest.raises(requests.ConnectionError):
         requests.put(oscar.url + UPDATE_STATUSES, json={"data": []}, timeout=5)
@@ -117,7 +127,7 @@ def test_dropped_connection(oscar, http, auth):
 
 def test_forced_token_expiry_fault_expires_the_presented_token(oscar, http, auth, sign_in):
     http.post(
-        oscar.url + "/__sim/faults", json={"path": CLIENTS, "expire_token_rate": 1, "times": 1}
+        oscar.url + "/__sim/faults", json={"path": CLIENTS, "kind": "expire_token", "times": 1}
     )
     response = http.get(oscar.url + CLIENTS, headers=auth)
     assert response.status_code == 401
@@ -132,14 +142,17 @@ def test_expire_all_tokens_control_call(oscar, http, auth):
 
 
 def test_fault_rules_apply_only_to_their_method(oscar, http, auth):
-    http.post(oscar.url + "/__sim/faults", json={"path": "*", "method": "POST", "error_rate": 1})
+    http.post(
+        oscar.url + "/__sim/faults",
+        json={"path": "*", "method": "POST", "kind": "error", "status": 503},
+    )
     assert http.get(oscar.url + CLIENTS, headers=auth).status_code == 200
     http.delete(oscar.url + "/__sim/faults")
-    assert http.get(oscar.url + "/__sim/faults").json()["rules"] == []
+    assert http.get(oscar.url + "/__sim/faults").json()["faults"] == []
 
 
 def test_invalid_fault_rule_is_400(oscar, http):
-    response = http.post(oscar.url + "/__sim/faults", json={"error_rate": 1, "error_status": 418})
+    response = http.post(oscar.url + "/__sim/faults", json={"kind": "error", "status": 418})
     assert response.status_code == 400
 
 

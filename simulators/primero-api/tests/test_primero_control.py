@@ -19,7 +19,7 @@ put = partial(requests.put, timeout=10)
 def add_fault(primero, **spec):
     response = post(primero.url("/__sim/faults"), json=spec)
     assert response.status_code == 201, response.text
-    return response.json()["data"][0]
+    return response.json()["faults"][0]
 
 
 def test_reset_and_seed(primero):
@@ -131,11 +131,32 @@ def test_drop_fault_closes_the_connection_without_a_response(client, primero):
 
 def test_faults_can_be_listed_removed_and_validated(primero):
     fault = add_fault(primero, kind="error", status=502)
-    assert [f["id"] for f in get(primero.url("/__sim/faults")).json()["data"]] == [fault["id"]]
+    assert [f["id"] for f in get(primero.url("/__sim/faults")).json()["faults"]] == [fault["id"]]
     assert delete(primero.url(f"/__sim/faults/{fault['id']}")).status_code == 200
-    assert get(primero.url("/__sim/faults")).json()["data"] == []
+    assert get(primero.url("/__sim/faults")).json()["faults"] == []
+    assert delete(primero.url(f"/__sim/faults/{fault['id']}")).status_code == 404
     bad = post(primero.url("/__sim/faults"), json={"kind": "error", "status": 404})
     assert bad.status_code == 400
+    # The fields of simkit's API, the same on the OSCaR and DTP simulators.
+    same = {"kind": "error", "status": 503, "path": "/api/v2/cases*", "times": 2}
+    (listed,) = post(primero.url("/__sim/faults"), json=[same]).json()["faults"]
+    assert listed == {
+        **same,
+        "id": listed["id"],
+        "method": "*",
+        "probability": 1.0,
+        "latency_ms": 0.0,
+        "retry_after": None,
+        "fired": 0,
+    }
+    assert post(primero.url("/__sim/faults"), json={"kind": "drop", "rate": 1}).status_code == 400
+
+
+def test_an_error_fault_sends_retry_after_only_when_asked(client, primero):
+    add_fault(primero, kind="error", status=503, path="/api/v2/cases", times=1)
+    response = client.get(primero.url("/api/v2/cases"))
+    assert response.status_code == 503
+    assert "Retry-After" not in response.headers
 
 
 def test_config_lock_gives_503_and_regime_switch(client, primero):

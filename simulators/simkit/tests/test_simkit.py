@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pytest
 import requests
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -13,7 +14,7 @@ from simkit.app import compose
 from simkit.clock import SimClock
 from simkit.connections import ConnectionRegistry
 from simkit.control import PREFIX, add_shared_routes
-from simkit.faults import FaultBook, FaultRule
+from simkit.faults import FaultBook, FaultSpecError
 from simkit.journal import Journal
 from simkit.responses import json_response
 from simkit.serving import serve_in_thread
@@ -31,12 +32,52 @@ def test_journal_numbers_entries_and_formats_time_as_told():
     assert journal.entries() == []
 
 
-def test_rule_retires_after_times():
+def test_fault_retires_after_times():
     book = FaultBook(seed=1)
-    book.add(FaultRule(path="/x*", error_rate=1.0, times=2))
+    book.add({"kind": "error", "path": "/x*", "times": 2})
     assert book.decide("GET", "/x/1").outcome == "error"
     assert book.decide("GET", "/x/2").outcome == "error"
     assert book.decide("GET", "/x/3").outcome is None
+    assert book.entries() == []
+
+
+def test_latency_faults_add_up_and_the_first_other_kind_decides():
+    book = FaultBook()
+    book.add({"kind": "latency", "latency_ms": 100})
+    book.add({"kind": "throttle", "method": "post", "path": "/cases/*/referrals"})
+    book.add({"kind": "error", "status": 503})
+    book.add({"kind": "latency", "latency_ms": 50, "path": "/cases/*"})
+    decision = book.decide("POST", "/cases/7/referrals/")
+    assert decision.latency_s == pytest.approx(0.15)
+    assert decision.fault is not None
+    assert (decision.outcome, decision.fault.retry_after) == ("throttle", 1)
+    assert book.decide("GET", "/cases/7/referrals").outcome == "error"
+    assert book.decide("GET", "/other").latency_s == pytest.approx(0.1)
+
+
+def test_fractional_probability_is_reproducible_for_a_seed():
+    def draws(seed: int) -> list[bool]:
+        book = FaultBook(seed)
+        book.add({"kind": "drop", "probability": 0.5})
+        return [book.decide("GET", "/a").fault is not None for _ in range(40)]
+
+    assert draws(3) == draws(3)
+    assert 5 < sum(draws(3)) < 35
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "boom"},
+        {"kind": "error", "status": 418},
+        {"kind": "error", "probability": 2},
+        {"kind": "error", "times": 0},
+        {"kind": "error", "error_rate": 1},
+    ],
+)
+def test_bad_specs_are_refused(spec):
+    with pytest.raises(FaultSpecError):
+        FaultBook().add(spec)
 
 
 @dataclass
@@ -70,8 +111,13 @@ def test_composed_app_journals_faults_and_serves_control_routes():
     )
     with serve_in_thread(app, sim.connections, server_header=False) as url:
         assert requests.post(url + "/things", json={"a": 1}, timeout=5).status_code == 201
-        rule = {"path": "/things", "throttle_rate": 1, "retry_after": 7, "times": 1}
-        requests.post(url + PREFIX + "/faults", json=rule, timeout=5)
+        fault = {"kind": "throttle", "path": "/things", "retry_after": 7, "times": 1}
+        added = requests.post(url + PREFIX + "/faults", json=fault, timeout=5)
+        assert added.status_code == 201
+        assert added.json()["faults"][0]["id"] == 1
+        bad = requests.post(url + PREFIX + "/faults", json=[fault, {"kind": "x"}], timeout=5)
+        assert bad.status_code == 400
+        assert len(requests.get(url + PREFIX + "/faults", timeout=5).json()["faults"]) == 1
         throttled = requests.post(url + "/things", timeout=5)
         assert (throttled.status_code, throttled.content) == (429, b'{"slow":"down"}')
         assert throttled.headers["retry-after"] == "7"
@@ -81,5 +127,16 @@ def test_composed_app_journals_faults_and_serves_control_routes():
             ({"a": 1}, 201, None),
             (None, 429, "throttle"),
         ]
+        error = {"kind": "error", "status": 502}
+        fault_id = requests.post(url + PREFIX + "/faults", json=error, timeout=5).json()
+        failed = requests.post(url + "/things", timeout=5)
+        assert (failed.status_code, failed.content) == (502, b"down")
+        assert "retry-after" not in failed.headers
+        removed = requests.delete(
+            url + PREFIX + f"/faults/{fault_id['faults'][0]['id']}", timeout=5
+        )
+        assert removed.json() == {"faults": []}
+        assert requests.post(url + "/things", timeout=5).status_code == 201
+        assert requests.delete(url + PREFIX + "/faults/99", timeout=5).status_code == 404
         assert requests.post(url + PREFIX + "/reset", timeout=5).json() == {"reset": True}
     assert sim.resets == 1

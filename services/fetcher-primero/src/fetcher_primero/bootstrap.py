@@ -44,7 +44,9 @@ def bootstrap(
                 store = await open_once()
         return store
 
-    shared_client = client or PrimeroClient.from_settings(settings)
+    shared_client = client or PrimeroClient.from_settings(
+        settings, read_retry=settings.read_retry()
+    )
 
     def primero() -> PrimeroClient:
         return shared_client

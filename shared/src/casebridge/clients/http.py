@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 import structlog
 
+from casebridge.clients.budget import BudgetLimits, HostBudget, budget_for
 from casebridge.errors import ConfigurationError, PermanentError, TransientError
 
 log = structlog.get_logger(__name__)
@@ -193,6 +194,10 @@ class HttpClient:
 
     `request` returns only 2xx/3xx responses (except the statuses a caller asks to see, e.g. 401
     for re-login); everything else is raised as a `TransientHttpError` or `HttpStatusError`.
+    Every request holds a slot of the process's budget for the target host (`budget`):
+    `concurrency` requests in flight at most and `rate_per_s` on average (0 = unlimited); the
+    connection pool has `concurrency` keep-alive connections, so a slot always finds one.
+    A slot is waited for before the request's timeout starts.
     """
 
     def __init__(
@@ -202,7 +207,8 @@ class HttpClient:
         system: str,
         timeout_s: float = 30.0,
         connect_timeout_s: float = 10.0,
-        max_connections: int = 16,
+        concurrency: int = 16,
+        rate_per_s: float = 0.0,
         default_headers: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -211,15 +217,17 @@ class HttpClient:
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self.system = system
         self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
-        self._max_connections = max_connections
+        self.limits = BudgetLimits(concurrency, rate_per_s)
+        self._budget: HostBudget | None = None
         self._default_headers = {"Accept": "application/json", **(default_headers or {})}
         self._session: aiohttp.ClientSession | None = None
 
-    def _session_now(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
+    def _session_now(self) -> tuple[aiohttp.ClientSession, HostBudget]:
+        if self._session is None or self._session.closed or self._budget is None:
+            self._budget = budget_for(self.base_url, self.limits)
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=self._max_connections,
+                    limit=self.limits.concurrency,
                     keepalive_timeout=30,
                     enable_cleanup_closed=True,
                     ssl=self._ssl,
@@ -231,7 +239,7 @@ class HttpClient:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 raise_for_status=False,
             )
-        return self._session
+        return self._session, self._budget
 
     async def request(
         self,
@@ -263,17 +271,39 @@ class HttpClient:
         if json is not None:
             data = orjson.dumps(json)
             send_headers["Content-Type"] = "application/json"
-        started = time.perf_counter()
+        session, budget = self._session_now()
+        async with budget.slot():
+            started = time.perf_counter()
+            response = await self._exchange(session, method, path, params, data, send_headers)
+        log.debug(
+            "http_request",
+            system=self.system,
+            method=method,
+            path=path,
+            status=response.status,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        path: str,
+        params: Params | None,
+        data: bytes | None,
+        headers: Mapping[str, str],
+    ) -> HttpResponse:
         try:
-            async with self._session_now().request(
+            async with session.request(
                 method,
                 self.base_url + path,
                 params=_query(params),
                 data=data,
-                headers=send_headers,
+                headers=headers,
             ) as resp:
                 body = await resp.read()
-                response = HttpResponse(resp.status, dict(resp.headers), body)
+                return HttpResponse(resp.status, dict(resp.headers), body)
         except TimeoutError as exc:
             raise TransientHttpError(
                 f"{self.system} {method} {path} timed out", status=None, retry_after=None
@@ -291,15 +321,6 @@ class HttpClient:
                 status=None,
                 retry_after=None,
             ) from exc
-        log.debug(
-            "http_request",
-            system=self.system,
-            method=method,
-            path=path,
-            status=response.status,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
 
     async def close(self) -> None:
         """Close the pooled connections (idempotent)."""

@@ -75,7 +75,7 @@ class OscarClient:
             system="oscar",
             timeout_s=timeout_s,
             connect_timeout_s=connect_timeout_s,
-            max_connections=max_connections,
+            concurrency=max_connections,
         )
         self._user = user
         self._password = password

@@ -24,6 +24,7 @@ from casebridge.clients.http import (
     error_text,
 )
 from casebridge.clients.primero_filters import check_records
+from casebridge.clients.retry import ReadRetry
 from casebridge.clients.settings import PrimeroApiSettings
 from casebridge.errors import PermanentError
 
@@ -57,15 +58,22 @@ class PrimeroClient:
         auth: PrimeroAuth = "basic",
         timeout_s: float = 30.0,
         connect_timeout_s: float = 10.0,
-        max_connections: int = 16,
+        concurrency: int = 16,
+        rate_per_s: float = 0.0,
+        read_retry: ReadRetry | None = None,
     ) -> None:
+        """`concurrency` / `rate_per_s`: this client's share of the process's budget for the
+        Primero host (see `HttpClient`); `read_retry`: how a failed GET is sent again in place
+        (default: not at all; the fetcher retries, the loader leaves it to the retry tiers)."""
         self._http = HttpClient(
             base_url,
             system="primero",
             timeout_s=timeout_s,
             connect_timeout_s=connect_timeout_s,
-            max_connections=max_connections,
+            concurrency=concurrency,
+            rate_per_s=rate_per_s,
         )
+        self._read_retry = read_retry or ReadRetry()
         self._user = user
         self._password = password
         self.auth = auth
@@ -73,7 +81,9 @@ class PrimeroClient:
         self._login_lock = asyncio.Lock()
 
     @classmethod
-    def from_settings(cls, settings: PrimeroApiSettings) -> PrimeroClient:
+    def from_settings(
+        cls, settings: PrimeroApiSettings, *, read_retry: ReadRetry | None = None
+    ) -> PrimeroClient:
         """The client a service's settings describe."""
         return cls(
             settings.primero_url,
@@ -82,7 +92,9 @@ class PrimeroClient:
             auth=settings.primero_auth,
             timeout_s=settings.primero_timeout_s,
             connect_timeout_s=settings.primero_connect_timeout_s,
-            max_connections=settings.primero_max_connections,
+            concurrency=settings.primero_max_concurrent_requests,
+            rate_per_s=settings.primero_max_requests_per_s,
+            read_retry=read_retry,
         )
 
     def __repr__(self) -> str:
@@ -198,7 +210,10 @@ class PrimeroClient:
     # -- plumbing ---------------------------------------------------------------------------
 
     async def _get_json(self, path: str, params: Params | None = None) -> dict[str, Any]:
-        doc = (await self._call("GET", path, params=params)).json()
+        response = await self._read_retry.run(
+            lambda: self._call("GET", path, params=params), what=f"primero GET {path}"
+        )
+        doc = response.json()
         if not isinstance(doc, dict):
             raise PermanentError(f"primero GET {path} answered with a non-object body")
         return doc

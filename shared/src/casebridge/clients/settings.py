@@ -23,7 +23,20 @@ class PrimeroApiSettings(CasebridgeSettings):
     )
     primero_timeout_s: float = Field(default=60.0, description="Longest wait for one response.")
     primero_connect_timeout_s: float = Field(default=10.0, description="Longest TCP connect.")
-    primero_max_connections: int = Field(default=16, description="Pooled keep-alive connections.")
+    # Defaults: the loader's share. fetcher-primero declares its own (12 / 30); together they
+    # stay under the bundled nginx's 20 in flight / 50 r/s per client IP (shared README).
+    primero_max_concurrent_requests: int = Field(
+        default=6,
+        ge=1,
+        description="Requests in flight to the Primero host at most, for this process (also"
+        " the keep-alive pool size).",
+    )
+    primero_max_requests_per_s: float = Field(
+        default=15.0,
+        ge=0,
+        description="Requests per second to the Primero host on average, for this process"
+        " (0 = unlimited).",
+    )
 
 
 class OscarApiSettings(CasebridgeSettings):
@@ -40,4 +53,8 @@ class OscarApiSettings(CasebridgeSettings):
         default=120.0, description="Longest wait for one response (the client feed is unpaged)."
     )
     oscar_connect_timeout_s: float = Field(default=10.0, description="Longest TCP connect.")
-    oscar_max_connections: int = Field(default=8, description="Pooled keep-alive connections.")
+    oscar_max_connections: int = Field(
+        default=8,
+        description="Requests in flight to the OSCaR host at most, for this process (also the"
+        " keep-alive pool size).",
+    )

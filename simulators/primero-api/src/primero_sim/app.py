@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp
@@ -13,8 +13,10 @@ from primero_sim.auth import RateLimited
 from primero_sim.control import router as control_router
 from primero_sim.errors import WWW_AUTHENTICATE, ApiError, Unauthorized
 from primero_sim.gateway import Gateway
+from primero_sim.limits import router as limits_router
 from primero_sim.responses import OrjsonResponse
 from primero_sim.state import SimState
+from simkit.control import add_fault_routes
 
 
 def create_app(state: SimState) -> ASGIApp:
@@ -31,6 +33,10 @@ def create_app(state: SimState) -> ASGIApp:
     for module in (tokens, users, referrals, cases):
         app.include_router(module.router())
     app.include_router(control_router())
+    shared = APIRouter(prefix=SIM_PREFIX)
+    add_fault_routes(shared, state.faults)
+    app.include_router(shared)
+    app.include_router(limits_router(state.limits))
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:

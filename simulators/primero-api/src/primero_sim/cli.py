@@ -22,6 +22,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--samples", action="store_true", help="also load the reference samples")
     parser.add_argument("--auth-regime", choices=("jwt", "session"), default="jwt")
     parser.add_argument("--no-csrf", action="store_true", help="session regime without CSRF")
+    parser.add_argument(
+        "--no-proxy-limits",
+        action="store_true",
+        help="turn off the bundled nginx's per-IP limits (20 in flight, 50 r/s burst 20)",
+    )
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
@@ -38,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
             cases=args.cases,
             samples=args.samples,
             profile=args.profile,
+            proxy_limits=not args.no_proxy_limits,
         )
     )
     log.info("loaded %d cases in %.2fs", len(state.store), time.perf_counter() - started)

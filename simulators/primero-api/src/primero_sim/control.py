@@ -1,4 +1,7 @@
-"""The ``/__sim/`` control surface: reset, seed, inspect writes, inject faults.
+"""The ``/__sim/`` control surface: reset, seed, inspect writes, clock, config.
+
+The fault routes are simkit's (``simkit.control.add_fault_routes``), the same on every
+simulator; the proxy limits have theirs in ``limits``.
 
 No authentication, and the real API never serves this prefix, so clients under
 test cannot reach it by accident.
@@ -14,7 +17,6 @@ from fastapi import APIRouter, Request, Response
 from primero_sim import SIM_PREFIX
 from primero_sim.api.requests import json_body, sim
 from primero_sim.errors import ApiError
-from primero_sim.faults import FaultSpecError
 from primero_sim.users import configure
 
 JSON = "application/json"
@@ -72,31 +74,6 @@ def router() -> APIRouter:
     @routes.delete("/writes")
     async def clear_writes(request: Request) -> Response:
         sim(request).journal.clear()
-        return _ok({})
-
-    @routes.get("/faults")
-    async def faults(request: Request) -> Response:
-        return _ok({"data": [f.to_json() for f in sim(request).faults.entries()]})
-
-    @routes.post("/faults")
-    async def add_fault(request: Request) -> Response:
-        raw = await json_body(request)
-        specs = raw if isinstance(raw, list) else [_body(raw)]
-        try:
-            added = [sim(request).faults.add(spec) for spec in specs]
-        except (FaultSpecError, TypeError, ValueError) as exc:
-            raise ApiError(400, str(exc)) from exc
-        return _ok({"data": [f.to_json() for f in added]}, 201)
-
-    @routes.delete("/faults")
-    async def clear_faults(request: Request) -> Response:
-        sim(request).faults.clear()
-        return _ok({})
-
-    @routes.delete("/faults/{fault_id}")
-    async def remove_fault(fault_id: int, request: Request) -> Response:
-        if not sim(request).faults.remove(fault_id):
-            raise ApiError(404, "Not Found", f"no fault {fault_id}")
         return _ok({})
 
     @routes.post("/tokens/expire")

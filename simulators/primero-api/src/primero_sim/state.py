@@ -8,15 +8,16 @@ from typing import Any
 
 from primero_sim.auth import Authenticator, Regime
 from primero_sim.clock import Clock, iso_ms
-from primero_sim.faults import FaultTable
 from primero_sim.generate import Profile, generate
 from primero_sim.journal import new_journal
+from primero_sim.limits import ProxyLimits
 from primero_sim.query import Searcher
 from primero_sim.records import CaseWriter
 from primero_sim.referrals import Referrals
 from primero_sim.store import CaseStore
 from primero_sim.tables import load
 from primero_sim.users import DEFAULT_PASSWORD, Directory, default_users
+from simkit.faults import FaultBook
 
 
 @dataclass
@@ -30,6 +31,8 @@ class SimConfig:
     cases: int = 0
     samples: bool = False
     profile: Profile = "mixed"
+    #: The bundled nginx's per-IP limits (see ``limits``); off only for tests that need it.
+    proxy_limits: bool = True
 
 
 class SimState:
@@ -42,7 +45,8 @@ class SimState:
         self.directory = Directory(default_users(self.config.password))
         self.auth = Authenticator(self.directory, self.clock, self.config.auth_regime)
         self.auth.csrf_protection = self.config.csrf_protection
-        self.faults = FaultTable(self.config.seed)
+        self.faults = FaultBook(self.config.seed)
+        self.limits = ProxyLimits(enabled=self.config.proxy_limits)
         self.journal = new_journal()
         self.searcher = Searcher(self.store)
         self.cases = CaseWriter(self.store, self.directory, self.clock)
@@ -54,10 +58,13 @@ class SimState:
             self.seed_generated(self.config.cases, self.config.seed, self.config.profile)
 
     def reset(self) -> None:
-        """Back to an empty store, no faults, no writes, fresh credentials, real time."""
+        """Back to an empty store, no faults, no writes, fresh credentials, real time, and
+        the proxy limits as configured."""
         self.store.clear()
         self.directory.reset()
         self.faults.clear()
+        self.faults.reseed(self.config.seed)
+        self.limits.reset(self.config.proxy_limits)
         self.journal.clear()
         self.auth.reset()
         self.clock.reset()
@@ -92,7 +99,8 @@ class SimState:
             "cases": len(self.store),
             "referrals": sum(len(v) for v in self.store.referrals.values()),
             "writes": len(self.journal),
-            "faults": len(self.faults.entries()),
+            "faults": len(self.faults),
+            "proxy_limits": self.limits.enabled,
             "auth_regime": self.auth.regime,
             "csrf_protection": self.auth.csrf_protection,
             "clock_offset_s": self.clock.offset_seconds,

@@ -48,8 +48,13 @@ def running_primero(
     host: str = "127.0.0.1",
     port: int = 0,
     state: SimState | None = None,
+    proxy_limits: bool = True,
 ) -> Iterator[RunningPrimero]:
-    """Start uvicorn on a free loopback port in a thread; stop it on exit."""
+    """Start uvicorn on a free loopback port in a thread; stop it on exit.
+
+    ``proxy_limits`` (on, like a real deployment) applies the bundled nginx's per-IP limits;
+    a given ``state`` keeps its own ``config.proxy_limits``.
+    """
     if state is None:
         config = SimConfig(
             auth_regime=auth_regime,
@@ -58,6 +63,7 @@ def running_primero(
             cases=cases,
             samples=samples,
             profile=profile,
+            proxy_limits=proxy_limits,
         )
         state = SimState(config)
     server = threaded_server(state, host, port)

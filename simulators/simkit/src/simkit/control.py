@@ -6,20 +6,18 @@ the control prefix), so a simulator composes the shared routes with its own.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from simkit.faults import FaultBook, FaultRule
+from simkit.faults import FaultBook, FaultSpecError, parse_spec
 from simkit.journal import Journal
 from simkit.responses import json_response
 
 PREFIX = "/__sim"
 """The control surface's path prefix: no simulated API serves it."""
-RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(FaultRule)) - {"hits"}
 
 
 async def json_object(request: Request, list_key: str = "items") -> dict[str, Any]:
@@ -61,28 +59,40 @@ def add_journal_routes(
 
 
 def add_fault_routes(router: APIRouter, faults: FaultBook, list_key: str = "items") -> None:
-    """``GET|POST|DELETE /faults``: one rule object, or ``{"rules": [...]}``."""
+    """``GET|POST|DELETE /faults`` and ``DELETE /faults/{id}``, the same on every simulator.
+
+    POST takes one spec, a list of specs, or ``{"faults": [...]}``; it adds all or none (a bad
+    spec is a 400 naming the problem) and answers 201 with the added faults and their ids.
+    """
 
     @router.get("/faults")
     async def list_faults() -> Response:
-        return json_response(200, {"rules": [r.as_dict() for r in faults.rules]})
+        return json_response(200, {"faults": [f.as_dict() for f in faults.entries()]})
 
     @router.post("/faults")
     async def add_faults(request: Request) -> Response:
         body = await json_object(request, list_key)
-        specs = body.get("rules", [body])
+        specs = body.get("faults", body.get(list_key, [body]))
+        if not isinstance(specs, list) or not all(isinstance(s, dict) for s in specs):
+            return json_response(400, {"error": "a fault spec is a JSON object"})
         try:
-            rules = [FaultRule(**{k: v for k, v in s.items() if k in RULE_FIELDS}) for s in specs]
-        except (TypeError, ValueError) as exc:
+            for spec in specs:
+                parse_spec(spec, 0)
+        except FaultSpecError as exc:
             return json_response(400, {"error": str(exc)})
-        for rule in rules:
-            faults.add(rule)
-        return json_response(200, {"rules": [r.as_dict() for r in faults.rules]})
+        added = [faults.add(spec) for spec in specs]
+        return json_response(201, {"faults": [f.as_dict() for f in added]})
 
     @router.delete("/faults")
     async def clear_faults() -> Response:
         faults.clear()
-        return json_response(200, {"rules": []})
+        return json_response(200, {"faults": []})
+
+    @router.delete("/faults/{fault_id}")
+    async def remove_fault(fault_id: int) -> Response:
+        if not faults.remove(fault_id):
+            return json_response(404, {"error": f"no fault {fault_id}"})
+        return json_response(200, {"faults": [f.as_dict() for f in faults.entries()]})
 
 
 class Controllable(Protocol):

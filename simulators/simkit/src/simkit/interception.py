@@ -131,27 +131,26 @@ class InterceptionMiddleware:
         decision = self.faults.decide(method, path)
         if decision.latency_s:
             await asyncio.sleep(decision.latency_s)
-        if entry is not None and decision.outcome not in (None, "expire_token"):
-            entry.fault = decision.outcome
-        if decision.outcome == "drop":
+        fault = decision.fault
+        if entry is not None and fault is not None and fault.kind != "expire_token":
+            entry.fault = fault.kind
+        if fault is not None and fault.kind == "drop":
             await self._drop(scope, receive)
             return
-        if decision.outcome == "error":
-            content_type, payload = self.error_response(decision.status)
-            await _respond(send, decision.status, payload, [(b"content-type", content_type)])
+        if fault is not None and fault.kind in ("error", "throttle"):
+            status = fault.status if fault.kind == "error" else 429
+            if fault.kind == "error":
+                content_type, payload = self.error_response(status)
+            else:
+                content_type, payload = "application/json", self.throttle_body
+            headers = [(b"content-type", content_type)]
+            if fault.retry_after is not None:
+                headers.append((b"retry-after", str(fault.retry_after)))
+            await _respond(send, status, payload, headers)
             if entry is not None:
-                entry.status = decision.status
+                entry.status = status
             return
-        if decision.outcome == "throttle":
-            headers = [
-                (b"content-type", "application/json"),
-                (b"retry-after", str(decision.retry_after)),
-            ]
-            await _respond(send, 429, self.throttle_body, headers)
-            if entry is not None:
-                entry.status = 429
-            return
-        if decision.outcome == "expire_token" and self.on_expire_token is not None:
+        if fault is not None and fault.kind == "expire_token" and self.on_expire_token is not None:
             self.on_expire_token(_headers(scope))
             if entry is not None:
                 entry.fault = "expire_token"

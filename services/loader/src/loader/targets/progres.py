@@ -168,7 +168,7 @@ class DtpClient:
             system="dtp",
             timeout_s=settings.dtp_timeout_s,
             connect_timeout_s=settings.dtp_connect_timeout_s,
-            max_connections=settings.dtp_max_connections,
+            concurrency=settings.dtp_max_connections,
             default_headers=headers,
             ssl_context=client_ssl_context(settings),
         )
