@@ -64,11 +64,15 @@ class Admin:
         error_class: str = "HttpStatusError",
         replay_count: int = 0,
         extra_headers: dict[str, Any] | None = None,
+        body: bytes | None = None,
     ) -> bytes:
         """Put a dead letter (as the consumer writes one) into a loader's DLQ; returns its body."""
-        body = json.dumps(
-            {"payload": {"organization": {"given_name": CHILD_NAME, "family_name": "Chan"}}}
-        ).encode()
+        body = (
+            body
+            or json.dumps(
+                {"payload": {"organization": {"given_name": CHILD_NAME, "family_name": "Chan"}}}
+            ).encode()
+        )
         headers: dict[str, Any] = {
             h.MESSAGE_TYPE: "upsert_command",
             h.MESSAGE_ID: message_id,
@@ -122,6 +126,26 @@ class Admin:
             store = await open_control_store(self.control_url)
             try:
                 return await store.audit_log()
+            finally:
+                await store.close()
+
+        return asyncio.run(read())
+
+    def remember(self, stage: str, *ids: str) -> None:
+        async def write() -> None:
+            store = await open_control_store(self.control_url)
+            try:
+                await store.remember(stage, ids)
+            finally:
+                await store.close()
+
+        asyncio.run(write())
+
+    def seen(self, stage: str, *ids: str) -> set[str]:
+        async def read() -> set[str]:
+            store = await open_control_store(self.control_url)
+            try:
+                return await store.seen(stage, ids)
             finally:
                 await store.close()
 

@@ -8,6 +8,9 @@ import json
 import pytest
 
 from casebridge import headers as h
+from casebridge import intents
+from casebridge.messages import default_registry
+from casebridge.testing.builders import an_upsert_command
 
 from .admin_helpers import CHILD_NAME, Admin
 
@@ -223,3 +226,37 @@ def test_replay_and_purge_keep_no_payloads_in_memory(
     assert "purged 30" in out
     assert len(alive) == 60
     assert max(alive) <= 2  # the one being handled (and the previous one, not yet collected)
+
+
+def test_resend_drops_the_intent_of_an_uncertain_write_before_it_is_replayed(admin: Admin) -> None:
+    command = an_upsert_command(
+        operation="client_upsert", key={"external_id": "case-7", "service": "s", "referral": "r"}
+    )
+    intent = intents.intent_id(command.operation, command.key)
+    stage = intents.loader_stage("oscar")
+    admin.remember(stage, intent)
+    body = default_registry().encode(command)
+    admin.dead_letter(command.message_id, error_class="PermanentError", body=body)
+
+    # A plain replay leaves the intent: the loader would refuse it again as uncertain.
+    code, _, err = admin.run("dlq", "replay", command.message_id, "--dry-run", "--resend")
+    assert code == 0, err
+    assert admin.seen(stage, intent) == {intent}, "a dry run changes nothing"
+
+    code, out, err = admin.run("dlq", "replay", command.message_id, "--resend")
+    assert code == 0, err
+    assert "replayed 1" in out
+    assert admin.seen(stage, intent) == set()
+    assert admin.depth(admin.loader_queue("oscar")) == 1
+    [entry] = [e for e in admin.audit_log() if e.action == "dlq.replay" and not e.detail["dry_run"]]
+    assert entry.detail["resend"] is True
+    assert entry.count == 1
+
+
+def test_resend_refuses_what_is_not_a_loader_command(admin: Admin) -> None:
+    admin.dead_letter("msg-1")  # a body that decodes to no message
+    code, out, err = admin.run("dlq", "replay", "msg-1", "--resend")
+    assert code == 1
+    assert "replayed 0, refused 1" in out
+    assert "--resend" in err
+    assert admin.depth(f"{admin.loader_queue('oscar')}.dlq") == 1

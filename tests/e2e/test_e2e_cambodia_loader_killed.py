@@ -13,6 +13,7 @@ limit"; this test does not aim the kill into it.)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -23,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from casebridge_cli.__main__ import main
 
 from .conftest import RETRY_DELAYS, UPSERT, Pipeline, eventually, path_of
 from .world import referral_to_oscar_case
@@ -62,8 +65,22 @@ def loader_process(
             proc.wait(10)
 
 
+def casebridge(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """Run the admin command in-process; returns exit status and stdout."""
+    capsys.readouterr()
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0), capsys.readouterr().out
+    return 0, capsys.readouterr().out  # pragma: no cover - main always exits
+
+
 async def test_a_loader_killed_mid_batch_loses_nothing_and_duplicates_nothing(
-    pipeline: Pipeline, target_env: dict[str, str], tmp_path: Path
+    pipeline: Pipeline,
+    target_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     sims = pipeline.sims
     service_ids = [f"8c3f4e5d-0000-4000-8000-{n:012d}" for n in range(CASES)]
@@ -117,20 +134,60 @@ async def test_a_loader_killed_mid_batch_loses_nothing_and_duplicates_nothing(
         assert first.wait(10) == -signal.SIGKILL
 
     await asyncio.to_thread(sims.oscar_control, "DELETE", "/faults")
+
+    async def oscar_referrals() -> Counter[str]:
+        rows = (await asyncio.to_thread(sims.oscar_control, "GET", "/referrals"))["referrals"]
+        return Counter(r["services"][0][0] for r in rows)
+
     with loader_process(pipeline, target_env, log) as second:
 
-        async def all_loaded() -> bool:
-            return len(await asyncio.to_thread(applied)) == CASES
+        async def all_settled() -> bool:
+            held = await oscar_referrals()
+            depth = await asyncio.to_thread(
+                pipeline.broker.probe.depth, f"{pipeline.loader_queue('oscar')}.dlq"
+            )
+            return len(held) + depth >= CASES
 
-        await eventually(all_loaded, timeout_s=60, what="every referral to load after restart")
+        await eventually(all_settled, timeout_s=60, what="every referral loaded or held back")
         await pipeline.settle()
+        held = await oscar_referrals()
+        assert {k: n for k, n in held.items() if n != 1} == {}, "a referral was sent twice"
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0
+
+    # The admin looks at the dead letters (metadata only, nothing consumed).
+    monkeypatch.setenv("RABBITMQ_URL", pipeline.rabbitmq_url)
+    monkeypatch.setenv("TOPOLOGY_PREFIX", pipeline.prefix)
+    monkeypatch.setenv("CONTROL_DATABASE_URL", pipeline.store_url("loader-oscar"))
+    code, listed = await asyncio.to_thread(
+        casebridge, capsys, "dlq", "list", "--queue", "loader.oscar", "--json"
+    )
+    assert code == 0, listed
+    uncertain = json.loads(listed)
+    assert uncertain, "the kill landed on no interrupted upsert"
+    assert len(held) + len(uncertain) == CASES  # nothing lost
+    for letter in uncertain:
+        assert "may have reached OSCaR" in letter["reason"]
+        assert "--resend" in letter["reason"]
+    # They checked OSCaR: none of these is there (the drop fault never applies a write).
+    code, out = await asyncio.to_thread(
+        casebridge, capsys, "dlq", "replay", "--all", "--queue", "loader.oscar", "--resend"
+    )
+    assert code == 0, out
+    assert f"replayed {len(uncertain)}, refused 0" in out
+    with loader_process(pipeline, target_env, log) as third:
+
+        async def all_loaded() -> bool:
+            return len(await oscar_referrals()) == CASES
+
+        await eventually(all_loaded, timeout_s=60, what="the re-sent referrals to load")
+        await pipeline.settle()
+        third.send_signal(signal.SIGTERM)
+        assert third.wait(30) == 0
 
     counts = await asyncio.to_thread(applied)
     assert set(counts) == set(service_ids)  # nothing lost
     assert {k: n for k, n in counts.items() if n != 1} == {}  # nothing duplicated
-    referrals = (await asyncio.to_thread(sims.oscar_control, "GET", "/referrals"))["referrals"]
-    assert sorted(r["services"][0][0] for r in referrals) == sorted(service_ids)
+    assert sorted((await oscar_referrals()).elements()) == sorted(service_ids)
     assert await pipeline.dead_letters(pipeline.loader_queue("oscar")) == []
     assert (await asyncio.to_thread(pipeline.broker.depths))[pipeline.loader_queue("oscar")] == 0

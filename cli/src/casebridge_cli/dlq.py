@@ -13,6 +13,7 @@ stops after N selected messages.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import contextlib
 import json
@@ -27,7 +28,9 @@ from pika.adapters.blocking_connection import BlockingChannel, BlockingConnectio
 from pydantic import ValidationError
 
 from casebridge import headers as h
-from casebridge.messages import DeadLetter
+from casebridge import intents
+from casebridge.control import open_control_store
+from casebridge.messages import DeadLetter, UpsertCommand, default_registry
 from casebridge.topology import Topology
 from casebridge_cli import admin
 
@@ -93,6 +96,12 @@ def register(commands: Any) -> None:
         help="loop guard: refuse a message already replayed this many times (default 3)",
     )
     replay.add_argument("--dry-run", action="store_true", help="say what would be replayed")
+    replay.add_argument(
+        "--resend",
+        action="store_true",
+        help="for a loader command dead-lettered because an interrupted attempt may have"
+        " reached the target: you checked the target does not hold it, so send it again",
+    )
     _limit(replay, "replay at most N dead letters (refused ones do not count)")
     admin.add_common(replay)
     replay.set_defaults(handler=run_replay)
@@ -350,6 +359,7 @@ def run_replay(args: argparse.Namespace) -> int:
     topology = admin.topology(config)
     replayed: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
+    intents = IntentEraser(config) if args.resend and not args.dry_run else None
     try:
         with admin.connection(config) as conn, reading(conn) as channel:
             if not args.dry_run:
@@ -364,7 +374,12 @@ def run_replay(args: argparse.Namespace) -> int:
                     refused.append({**view, "why": f"replayed {letter.replay_count} times already"})
                 elif not letter.queue or letter.queue not in topology.work_queues:
                     refused.append({**view, "why": f"unknown work queue {letter.queue!r}"})
+                elif args.resend and (why := resend_refusal(item.body)):
+                    refused.append({**view, "why": why})
                 else:
+                    if intents is not None:
+                        # Before the republish: the loader must find no intent when it comes.
+                        intents.erase(item.body)
                     if not args.dry_run:
                         # Default exchange, routing key = the work queue; mandatory: an
                         # unroutable message raises instead of vanishing. The DLQ copy goes
@@ -388,11 +403,14 @@ def run_replay(args: argparse.Namespace) -> int:
                 "selection": args.message_id or ("all" if args.all else "filter"),
                 "filter": _filter_detail(args),
                 "max_replays": args.max_replays,
+                "resend": args.resend,
                 **_ids([r["message_id"] for r in replayed]),
                 "refused": [r["message_id"] for r in refused][:AUDIT_IDS],
             },
             required=not args.dry_run,
         )
+        if intents is not None:
+            intents.close()
     if args.message_id and not replayed and not refused:
         return admin.fail(f"no dead letter with message id {args.message_id}")
     _report_replay(args, replayed, refused)
@@ -449,3 +467,35 @@ def _confirm(count: int) -> bool:
         return False
     answer = input(f"delete {count} dead letter(s) for good? type 'yes': ")
     return answer.strip().lower() == "yes"
+
+
+def resend_refusal(body: bytes) -> str | None:
+    """Why `--resend` cannot apply to this dead letter's body (None: it can)."""
+    try:
+        message = default_registry().decode(body)
+    except Exception:
+        return "--resend: the body is not a readable message"
+    if not isinstance(message, UpsertCommand):
+        return "--resend applies to loader commands only"
+    return None
+
+
+class IntentEraser:
+    """Drops the intent rows of re-sent commands from the control store (one connection for the
+    whole replay), so the loader sends them instead of refusing them again as uncertain."""
+
+    def __init__(self, config: admin.AdminSettings) -> None:
+        self._loop = asyncio.new_event_loop()
+        url = config.control_database_url.get_secret_value()
+        self._store = self._loop.run_until_complete(open_control_store(url))
+
+    def erase(self, body: bytes) -> None:
+        command = default_registry().decode(body)
+        assert isinstance(command, UpsertCommand)
+        stage = intents.loader_stage(command.target)
+        intent = intents.intent_id(command.operation, command.key)
+        self._loop.run_until_complete(self._store.forget(stage, [intent]))
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._store.close())
+        self._loop.close()

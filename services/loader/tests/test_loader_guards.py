@@ -63,7 +63,7 @@ class FakeWriter:
         self.reconciled.append(command)
         return self.holds
 
-    def left_nothing(self, error: BaseException) -> bool:
+    def left_nothing(self, command: UpsertCommand, error: BaseException) -> bool:
         return isinstance(error, self.harmless)
 
 

@@ -48,6 +48,7 @@ from casebridge.errors import (
     TargetUnavailable,
     TransientError,
 )
+from casebridge.intents import loader_stage
 from casebridge.messages import UpsertCommand
 from loader.breaker import BreakerChange, CircuitBreaker
 from loader.errors import DependencyPending
@@ -84,7 +85,7 @@ class GuardedTarget:
         self.writer = writer
         self.store = store
         self.breaker = breaker
-        self.processed = ProcessedCommands(store, f"loader-{writer.name}", writer.once_per_key)
+        self.processed = ProcessedCommands(store, loader_stage(writer.name), writer.once_per_key)
         self.versions = StaleWriteGuard(store, writer.name)
         self._locks = KeyedLocks()
         #: Targets the writer's follow-ups go to (declared by the loader's composition root).
@@ -219,6 +220,6 @@ class GuardedTarget:
         except Superseded:
             raise
         except Exception as exc:
-            if self.writer.left_nothing(exc):
+            if self.writer.left_nothing(command, exc):
                 await self.processed.drop_intent(command)
             raise

@@ -13,13 +13,12 @@ target what it holds instead of writing blind (`GuardedTarget`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
+from casebridge import intents
 from casebridge.control import ControlStore
 from casebridge.errors import Superseded
 from casebridge.messages import UpsertCommand
-from loader.keys import record_key
 
 
 class ProcessedCommands:
@@ -54,7 +53,9 @@ class ProcessedCommands:
 
     def intent_id(self, command: UpsertCommand) -> str:
         """The intent row of a once-only command (`""` for the others, never stored)."""
-        return f"intent:{self._digest(command)}" if self.needs_intent(command) else ""
+        return (
+            intents.intent_id(command.operation, command.key) if self.needs_intent(command) else ""
+        )
 
     async def record_intent(self, command: UpsertCommand) -> None:
         """Durably note that the write is about to be sent (before any byte leaves)."""
@@ -71,7 +72,7 @@ class ProcessedCommands:
     def _ids(self, command: UpsertCommand) -> list[str]:
         ids = [command.message_id]
         if self.needs_intent(command):
-            ids.append(f"key:{self._digest(command)}")
+            ids.append(intents.done_id(command.operation, command.key))
         return ids
 
     def _lookup_ids(self, command: UpsertCommand) -> list[str]:
@@ -79,9 +80,3 @@ class ProcessedCommands:
         if self.needs_intent(command):
             ids.append(self.intent_id(command))
         return ids
-
-    @staticmethod
-    def _digest(command: UpsertCommand) -> str:
-        # Hashed: an OSCaR upsert's key text (three UUIDs) is longer than the 100 characters
-        # of the control store's message id column, which PostgreSQL enforces.
-        return hashlib.sha256(record_key(command).encode()).hexdigest()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from casebridge import intents
+from casebridge.intents import key_text
 from casebridge.messages import UpsertCommand
 
-
-def key_text(key: dict[str, str]) -> str:
-    """`a=1&b=2`, sorted by field, so the same key always gives the same text."""
-    return "&".join(f"{k}={key[k]}" for k in sorted(key))
+__all__ = ["key_text", "record_key"]
 
 
 def record_key(command: UpsertCommand) -> str:
@@ -16,4 +15,4 @@ def record_key(command: UpsertCommand) -> str:
     Versions are tracked per operation because each operation writes its own set of fields
     (a `service_status_fill` must not be superseded by a later `case_upsert` of the same case).
     """
-    return f"{command.operation}:{key_text(command.key)}"
+    return intents.record_key(command.operation, command.key)

@@ -52,9 +52,9 @@ class Writer(Protocol):
         never sent again), `None` when it is not (it is sent). Raise `PermanentError` with the
         steps for an admin when the target cannot be asked; never guess "absent"."""
 
-    def left_nothing(self, error: BaseException) -> bool:
-        """Whether `error` from `write` proves the target holds nothing of it (a refusal before
-        any processing, a throttle, a refused connection): then the intent is dropped."""
+    def left_nothing(self, command: UpsertCommand, error: BaseException) -> bool:
+        """Whether `error` from writing `command` proves the target holds nothing of it (a
+        refusal before any processing, a throttle, no connection): then the intent is dropped."""
 
     async def close(self) -> None:
         """Release sessions."""
@@ -68,6 +68,6 @@ class RepeatableWrites:
         """Never asked: no operation of this writer leaves an intent."""
         raise PermanentError(f"{command.target} {command.operation} leaves no intent to reconcile")
 
-    def left_nothing(self, error: BaseException) -> bool:
+    def left_nothing(self, command: UpsertCommand, error: BaseException) -> bool:
         """Never asked: no operation of this writer leaves an intent."""
         return False

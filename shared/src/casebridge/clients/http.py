@@ -93,11 +93,19 @@ def certificate_refusal(exc: BaseException) -> str | None:
 
 
 class TransientHttpError(TransientError):
-    """429, 5xx, a timeout or a broken connection: the target may answer later."""
+    """429, 5xx, a timeout or a broken connection: the target may answer later.
 
-    def __init__(self, message: str, *, status: int | None, retry_after: float | None) -> None:
+    `sent` says whether the request may have reached the target: False only when no connection
+    could be made (refused, unresolvable, connect timeout), so the target cannot hold any effect
+    of it. A writer of once-only operations relies on it (an intent is dropped only then).
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None, retry_after: float | None, sent: bool = True
+    ) -> None:
         super().__init__(message, retry_after=retry_after)
         self.status = status
+        self.sent = sent
 
 
 @dataclass(frozen=True)
@@ -304,6 +312,18 @@ class HttpClient:
             ) as resp:
                 body = await resp.read()
                 return HttpResponse(resp.status, dict(resp.headers), body)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            refusal = certificate_refusal(exc)  # a TLS refusal is a connector error too
+            if refusal is not None:
+                raise TlsRefused(
+                    f"{self.system} {method} {path}: TLS handshake failed: {refusal}"
+                ) from exc
+            raise TransientHttpError(
+                f"{self.system} {method} {path}: no connection ({type(exc).__name__})",
+                status=None,
+                retry_after=None,
+                sent=False,
+            ) from exc
         except TimeoutError as exc:
             raise TransientHttpError(
                 f"{self.system} {method} {path} timed out", status=None, retry_after=None

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from casebridge.clients import HttpStatusError, OscarApiSettings, OscarClient
+from casebridge.clients.http import TransientHttpError
 from casebridge.control import ControlStore
 from casebridge.errors import PermanentError, Superseded
 from casebridge.messages import UpsertCommand
@@ -69,17 +70,29 @@ class OscarWriter:
         raise unknown_operation(command, OPERATIONS)
 
     async def reconcile(self, command: UpsertCommand) -> Written | None:
-        """An interrupted referral upsert: never sent blind a second time."""
-        external_id = command.key.get("external_id", "?")
+        """An interrupted referral upsert is never sent blind a second time: OSCaR has no way to
+        read a referral back (the feed lists clients; a referral waiting for the NGO's intake,
+        or a known child's new one, is in none), and a second upsert creates a second referral
+        unless the NGO already accepted the first (then "Record was found.")."""
+        organization = command.payload.get("organization")
+        tenant = organization.get("organization_name") if isinstance(organization, dict) else None
         raise PermanentError(
-            f"an earlier attempt to send this OSCaR referral (case {external_id}) was interrupted"
-            " before its outcome was recorded; OSCaR may hold it: check the child's referrals"
-            " in OSCaR before replaying"
+            f"an earlier attempt to send this referral (case {command.source.record_id}) to OSCaR"
+            f" organisation {tenant or '?'} may have reached OSCaR (it was interrupted before"
+            " OSCaR's answer was recorded), and OSCaR cannot be asked: not sent again. Check the"
+            " child's referrals in OSCaR; if it is missing, `casebridge dlq replay ID --resend`"
         )
 
-    def left_nothing(self, error: BaseException) -> bool:
-        """OSCaR saves the referral before it validates the client (a 422 may follow a save),
-        so no answer proves that nothing was written."""
+    def left_nothing(self, command: UpsertCommand, error: BaseException) -> bool:
+        """A request that never reached OSCaR (no connection), or a first referral (branch B)
+        OSCaR refused: `find_referral` answers 422 only when the referral did not save. For a
+        known child (branch A) a 422 may follow a saved referral (the client update failed), and
+        a 500 may follow a save on either branch."""
+        if isinstance(error, TransientHttpError):
+            return not error.sent
+        if isinstance(error, HttpStatusError) and error.status == 422:
+            organization = command.payload.get("organization")
+            return isinstance(organization, dict) and not is_known_child_referral(organization)
         return False
 
     async def _client_upsert(self, command: UpsertCommand) -> Written:

@@ -208,6 +208,7 @@ class DtpClient:
                 f"dtp POST {path} failed ({exc.status or 'no answer'})",
                 status=exc.status,
                 retry_after=exc.retry_after,
+                sent=exc.sent,
             ) from None
 
     async def close(self) -> None:
@@ -237,16 +238,17 @@ class ProgresWriter:
         blind (proGres would hold the referral or decision twice)."""
         key = command.key.get("id") or command.key.get("progres_interventionnumber") or "?"
         raise PermanentError(
-            f"an earlier attempt to send DTP {command.operation} {key} was interrupted before"
-            " its outcome was recorded and DTP cannot be asked: check proGres before replaying"
+            f"an earlier attempt to send DTP {command.operation} {key} may have reached DTP (it"
+            " was interrupted before DTP's answer was recorded) and DTP cannot be asked: not sent"
+            " again. Check proGres; if it is missing there, `casebridge dlq replay ID --resend`"
         )
 
-    def left_nothing(self, error: BaseException) -> bool:
-        """A 4xx refusal (APIM or DTP), a refused certificate or a 429 throttle: the message
-        was not taken."""
+    def left_nothing(self, command: UpsertCommand, error: BaseException) -> bool:
+        """A 4xx refusal (APIM or DTP), a refused certificate, a 429 throttle or no connection
+        at all: the message was not taken."""
         if isinstance(error, HttpStatusError | ConfigurationError):
             return True
-        return isinstance(error, TransientHttpError) and error.status == 429
+        return isinstance(error, TransientHttpError) and (not error.sent or error.status == 429)
 
     async def write(self, command: UpsertCommand) -> Written:
         """One POST per command, to the endpoint of its operation."""
