@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ import aiohttp
 import pytest
 
 from casebridge.clients.http import (
+    HttpClient,
     HttpResponse,
     HttpStatusError,
     TransientHttpError,
@@ -95,3 +97,35 @@ def test_resets_and_eofs_are_not_certificate_refusals() -> None:
     eof.__cause__ = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
     for error in (reset, eof, aiohttp.ServerDisconnectedError(), TimeoutError()):
         assert certificate_refusal(error) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "taken"), [(429, False), (503, False), (500, True), (502, True), (504, True)]
+)
+def test_only_429_and_503_answers_prove_the_request_was_not_taken(status: int, taken: bool) -> None:
+    with pytest.raises(TransientHttpError) as caught:
+        classify("oscar", "POST", "/upsert", HttpResponse(status, {}, b""))
+    assert caught.value.not_taken is not taken
+
+
+async def test_no_connection_at_all_is_a_request_never_sent() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = HttpClient(f"http://127.0.0.1:{port}", system="oscar", connect_timeout_s=2)
+    try:
+        with pytest.raises(TransientHttpError) as caught:
+            await client.request("POST", "/upsert", json={})
+    finally:
+        await client.close()
+    assert caught.value.sent is False
+    assert caught.value.not_taken
+    assert caught.value.status is None
+
+
+def test_a_timeout_or_a_lost_connection_may_have_been_taken() -> None:
+    lost = TransientHttpError(
+        "oscar POST /upsert failed: ServerDisconnectedError", status=None, retry_after=None
+    )
+    assert lost.sent
+    assert not lost.not_taken

@@ -107,6 +107,13 @@ class TransientHttpError(TransientError):
         self.status = status
         self.sent = sent
 
+    @property
+    def not_taken(self) -> bool:
+        """The target (or its gateway) did not take the request: no connection was made, or it
+        answered 429 (throttled) or 503 (unavailable). A 500, 502 or 504, a timeout or a
+        connection lost after sending may follow work the target did."""
+        return not self.sent or self.status in (429, 503)
+
 
 @dataclass(frozen=True)
 class HttpResponse:

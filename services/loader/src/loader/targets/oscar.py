@@ -84,12 +84,12 @@ class OscarWriter:
         )
 
     def left_nothing(self, command: UpsertCommand, error: BaseException) -> bool:
-        """A request that never reached OSCaR (no connection), or a first referral (branch B)
+        """A request OSCaR did not take (no connection, 429, 503), or a first referral (branch B)
         OSCaR refused: `find_referral` answers 422 only when the referral did not save. For a
         known child (branch A) a 422 may follow a saved referral (the client update failed), and
-        a 500 may follow a save on either branch."""
+        a 500 may follow a save on either branch (e.g. an unknown `global_id`)."""
         if isinstance(error, TransientHttpError):
-            return not error.sent
+            return error.not_taken
         if isinstance(error, HttpStatusError) and error.status == 422:
             organization = command.payload.get("organization")
             return isinstance(organization, dict) and not is_known_child_referral(organization)

@@ -244,11 +244,11 @@ class ProgresWriter:
         )
 
     def left_nothing(self, command: UpsertCommand, error: BaseException) -> bool:
-        """A 4xx refusal (APIM or DTP), a refused certificate, a 429 throttle or no connection
-        at all: the message was not taken."""
+        """A 4xx refusal (APIM or DTP), a refused certificate, a 429 or 503, or no connection at
+        all: the message was not taken."""
         if isinstance(error, HttpStatusError | ConfigurationError):
             return True
-        return isinstance(error, TransientHttpError) and (not error.sent or error.status == 429)
+        return isinstance(error, TransientHttpError) and error.not_taken
 
     async def write(self, command: UpsertCommand) -> Written:
         """One POST per command, to the endpoint of its operation."""
