@@ -35,7 +35,8 @@ async def test_a_refused_record_is_replayed_into_the_repaired_target_once(
     sims = pipeline.sims
     monkeypatch.setenv("RABBITMQ_URL", pipeline.rabbitmq_url)
     monkeypatch.setenv("TOPOLOGY_PREFIX", pipeline.prefix)
-    monkeypatch.setenv("CONTROL_DATABASE_URL", pipeline.store_url("admin"))
+    # One control database for the loader and the admin, as deployed (`--resend` needs it).
+    monkeypatch.setenv("CONTROL_DATABASE_URL", pipeline.store_url("loader-oscar"))
     monkeypatch.setenv("RETRY_DELAYS_S", json.dumps(list(pipeline.topology.work_queues[
         pipeline.transformer_queue].retry_delays)))  # fmt: skip
     monkeypatch.setenv("CASEBRIDGE_ACTOR", "ops@mosvy")
@@ -67,9 +68,14 @@ async def test_a_refused_record_is_replayed_into_the_repaired_target_once(
     assert letter["queue"] == pipeline.loader_queue("oscar")
     assert letter["error_class"] == "HttpStatusError"
     assert "422" in letter["reason"]
+    # A known child's upsert: OSCaR may save the referral before a 422, so the reason says how
+    # to send it again once the admin has checked OSCaR (a plain replay would be refused).
+    assert "--resend" in letter["reason"]
     assert "Tikwiza" not in listed
     await asyncio.to_thread(sims.oscar_control, "DELETE", "/faults")
-    code, out = await asyncio.to_thread(casebridge, capsys, "dlq", "replay", letter["message_id"])
+    code, out = await asyncio.to_thread(
+        casebridge, capsys, "dlq", "replay", letter["message_id"], "--resend"
+    )
     assert code == 0, out
     assert "replayed 1, refused 0" in out
     await pipeline.settle(timeout_s=45)
@@ -93,7 +99,7 @@ async def test_a_refused_record_is_replayed_into_the_repaired_target_once(
 
     from casebridge.control import open_control_store
 
-    store = await open_control_store(pipeline.store_url("admin"))
+    store = await open_control_store(pipeline.store_url("loader-oscar"))
     try:
         audit = await store.audit_log()
     finally:

@@ -459,3 +459,19 @@ async def test_repeatable_operations_leave_no_intent(target, writer, store):
     cmd = command(operation="update_links")
     await target.apply(cmd)
     assert not any(i.startswith("intent:") for i in store.processed.get("loader-oscar", set()))
+
+
+async def test_a_refusal_that_may_follow_a_save_keeps_the_intent_and_says_how_to_resend(
+    writer, store, clock
+):
+    target = GuardedTarget(writer, store, CircuitBreaker("oscar", clock=clock))
+    writer.errors = [PermanentError("oscar POST /clients/upsert answered 422: gender")]
+    cmd = referral()
+    with pytest.raises(PermanentError) as refused:
+        await target.apply(cmd)
+    assert "--resend" in " ".join(refused.value.__notes__)
+    assert await store.seen("loader-oscar", [target.processed.intent_id(cmd)])
+    with pytest.raises(PermanentError):  # a plain replay: asked, never sent blind
+        await target.apply(cmd)
+    assert writer.reconciled == [cmd]
+    assert writer.writes == []

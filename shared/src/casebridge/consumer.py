@@ -350,7 +350,7 @@ class Consumer:
         bug: bool = False,
     ) -> None:
         now = _now()
-        reason = _short(str(exc))
+        reason = _short(str(exc) if bug else _with_notes(exc))
         if gave_up:
             reason = f"gave up after {attempt} attempts: {reason}"
         if isinstance(exc, PartlyFailed) and exc.outputs:
@@ -407,6 +407,13 @@ def _copy(delivery: Delivery, exchange: str, routing_key: str, headers: dict[str
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _with_notes(exc: BaseException) -> str:
+    """The error's text and the notes (PEP 678) that whoever passed it on added: the next step
+    an admin needs (e.g. a loader's "replay with --resend")."""
+    notes = [str(n) for n in getattr(exc, "__notes__", ())]
+    return "; ".join([str(exc), *notes])
 
 
 def _short(text: str, limit: int = 500) -> str:

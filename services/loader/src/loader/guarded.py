@@ -222,4 +222,11 @@ class GuardedTarget:
         except Exception as exc:
             if self.writer.left_nothing(command, exc):
                 await self.processed.drop_intent(command)
+            elif isinstance(exc, PermanentError) and not isinstance(exc, ConfigurationError):
+                # Dead-lettered with its intent kept: a plain replay would be refused as
+                # uncertain, so the reason says what to do.
+                exc.add_note(
+                    f"{self.name} may have applied it before refusing: check {self.name}, then"
+                    " replay with `casebridge dlq replay ID --resend` if it is missing"
+                )
             raise
