@@ -314,3 +314,12 @@ async def test_a_failed_read_is_retried_alone_and_nothing_is_published_twice(
     assert pages == [1, 2, 3, 4, 5, 6]  # each page handed over once: only failed reads repeat
     records = h.published()
     assert len(records) == len({r.source.record_id for r in records}) == 500
+
+
+def test_a_v1_slash_timestamp_is_a_version_read_as_utc() -> None:
+    assert primero_time(parse_primero_time("2020/07/05 00:40:00")) == "2020-07-05T00:40:00.000Z"
+    assert primero_time(parse_primero_time("2020/08/24 13:17:05 +0100")) == (
+        "2020-08-24T12:17:05.000Z"
+    )
+    with pytest.raises(ValueError, match="yesterday"):
+        parse_primero_time("yesterday")

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from casebridge.source_dates import parse_moment
+
 
 def parse_primero_time(text: str) -> datetime:
-    """`2025-03-20T10:02:11.514Z` (or any ISO-8601 with an offset) -> an aware UTC datetime."""
-    moment = datetime.fromisoformat(text.strip())
+    """`2025-03-20T10:02:11.514Z` (or any ISO-8601 with an offset; a v1 migrated record's
+    `2020/07/05 00:40:00`, read as UTC) -> an aware UTC datetime."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        found = parse_moment(text)
+        if found is None:
+            raise
+        moment = found
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

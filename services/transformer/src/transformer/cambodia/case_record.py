@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from casebridge.source_dates import iso_date, parse_date
 from transformer.cambodia.tables import CambodiaTables
-from transformer.source_dates import iso_date, parse_date
 
 MODULE_ID = "primeromodule-cp"
 PROVIDED_BY_PARTNER = "service_being_provided_by_oscar_partner_47618"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from casebridge.source_dates import iso_date
 from transformer.cambodia.oscar_values import (
     MISSING_PHONE,
     agency_short_name,
@@ -13,7 +14,6 @@ from transformer.cambodia.oscar_values import (
     village_code,
 )
 from transformer.cambodia.tables import CambodiaTables
-from transformer.source_dates import iso_date
 
 NOT_SPECIFIED = "Not Specified"
 IN_PROGRESS = "in_progress"

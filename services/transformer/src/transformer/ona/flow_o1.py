@@ -17,9 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from casebridge.messages import RawRecord, UpsertCommand
+from casebridge.source_dates import iso_date, iso_timestamp
 from transformer.mapping_gap import MappingGap
 from transformer.ona.tables import OnaTables
-from transformer.source_dates import iso_date, iso_timestamp
 
 PRODUCER = "transformer"
 TARGET = "ona"

@@ -24,9 +24,9 @@ from typing import Any
 
 from casebridge.ids import deterministic_id
 from casebridge.messages import RawRecord, UpsertCommand
+from casebridge.source_dates import parse_date
 from transformer.mapping_gap import MappingGap
 from transformer.progres.tables import ProgresTables
-from transformer.source_dates import parse_date
 
 PRODUCER = "transformer"
 SERVICE = "interventiontype.progres_description"

@@ -3,8 +3,9 @@
 Primero v2 writes ISO 8601 (`2020-07-05T00:40:00.000Z`), but records migrated from v1 keep its
 slashes (`2020/07/05 00:40:00`, `2020/08/24 13:17:05 +0000`, `2012/02/02`; API.md 1.x), and
 hand-entered OSCaR dates can be unpadded (`2015-1-5`). The old jobs read them all (`/` -> `-`, or
-PostgreSQL parsing the text), so casebridge reads them all too and writes ISO 8601. A value that
-is no date at all is returned unchanged, for its target to refuse with its own reason.
+PostgreSQL parsing the text), so casebridge reads them all too (the transformer in payloads, the
+fetchers in record versions) and writes ISO 8601. A value that is no date at all is returned
+unchanged, for its target to refuse with its own reason.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def iso_timestamp(value: Any) -> Any:
         moment = _parse(value)
         return moment.isoformat() if moment is not None else value
     return value
+
+
+def parse_moment(value: Any) -> datetime | None:
+    """The moment a source value names, in any spelling above (naive when it gave no zone);
+    None when it names none. Shared by the transformer and the fetchers (record versions)."""
+    return _parse(value)
 
 
 def _parse(value: Any) -> datetime | None:
