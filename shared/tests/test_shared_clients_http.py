@@ -129,3 +129,14 @@ def test_a_timeout_or_a_lost_connection_may_have_been_taken() -> None:
     )
     assert lost.sent
     assert not lost.not_taken
+
+
+def test_field_names_of_a_refusal_are_kept() -> None:
+    oscar = b'{"external_id": "c-1", "message": {"services": ["can\'t be blank"]}}'
+    assert error_text(oscar) == "services: can't be blank"
+    two = b'{"message": {"gender": ["can\'t be blank"], "level_of_risk": ["is not included"]}}'
+    assert error_text(two) == "gender: can't be blank; level_of_risk: is not included"
+    status = b'{"error": "Couldn\'t find Referral with \'id\'=1015", "message": "Record error."}'
+    assert (
+        error_text(status) == "error: Couldn't find Referral with 'id'=1015; message: Record error."
+    )

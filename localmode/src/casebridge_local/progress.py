@@ -73,3 +73,27 @@ def summary_table(tally: Tally, title: str) -> Table:
         values = (c.fetched, c.commands, c.loaded, c.superseded, c.dead_lettered)
         table.add_row(flow.upper(), *(str(v) for v in values))
     return table
+
+
+#: Characters of a reason shown in the terminal; the whole reason is in the JSON log.
+REASON_WIDTH = 160
+
+
+def dead_letter_table(tally: Tally) -> Table | None:
+    """Why each dead letter of the run was refused, grouped (None when there were none)."""
+    rows = [
+        (flow, stage, reason, count)
+        for flow, c in tally.flows()
+        for (stage, reason), count in c.reasons.most_common()
+    ]
+    if not rows:
+        return None
+    table = Table(title="dead letters by reason (casebridge dlq list shows them with RABBITMQ_URL)")
+    table.add_column("flow", style="bold")
+    table.add_column("stage")
+    table.add_column("count", justify="right")
+    table.add_column("reason", overflow="fold")
+    for flow, stage, reason, count in rows:
+        short = reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 1] + "…"
+        table.add_row(flow.upper(), stage, str(count), short)
+    return table

@@ -3,14 +3,15 @@
 fetched: raw records the fetchers and the inbox published (broker-confirmed);
 commands: upsert commands the transformer produced, plus follow-ups a loader target published
 (Primero -> DTP feedback); loaded / superseded: what each loader target's `apply` returned;
-dead-lettered: messages a consumer put in a DLQ. `settled` counts raw records the transformer
-finished, so `done` reaches `total` exactly when every message of the flow has ended.
+dead-lettered: messages a consumer put in a DLQ, with their reasons. `settled` counts raw records
+the transformer finished, so `done` reaches `total` exactly when every message of the flow has
+ended.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 #: The order of the summary: Cambodia, proGres, ONA; anything else (e.g. an undecodable
 #: dead letter, flow "?") after these.
@@ -25,6 +26,8 @@ class FlowCounts:
     superseded: int = 0
     dead_lettered: int = 0
     mapped: int = 0
+    #: Dead letters by (stage, reason): why, not only how many (reasons carry ids, never data).
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def total(self) -> int:

@@ -68,7 +68,10 @@ class CountingTransport(Transport):
 
     def _count(self, message: Outgoing) -> None:
         if h.DEAD_QUEUE in message.headers:
-            self._tally[str(message.headers.get(h.FLOW) or "?")].dead_lettered += 1
+            counts = self._tally[str(message.headers.get(h.FLOW) or "?")]
+            counts.dead_lettered += 1
+            stage = str(message.headers.get(h.DEAD_STAGE) or "?")
+            counts.reasons[stage, str(message.headers.get(h.DEAD_ERROR_MESSAGE) or "?")] += 1
         elif message.exchange == self._raw_exchange:
             # Raw records are routed `<flow>.<system>` (casebridge.topology).
             self._tally[message.routing_key.split(".", 1)[0]].fetched += 1

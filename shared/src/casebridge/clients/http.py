@@ -178,13 +178,18 @@ def _json_error_text(doc: dict[str, Any]) -> str:
     return _flat(picked or doc)
 
 
-def _flat(value: Any) -> str:
+def _flat(value: Any, *, wrapper: bool = True) -> str:
+    """Error JSON as one line. A single-key wrapper (`{"message": …}`) is dropped; below it, field
+    names stay (`services: can't be blank`): the admin needs to know which field was refused."""
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
-    if isinstance(value, dict) and len(value) == 1:
-        return _flat(next(iter(value.values())))
+    if isinstance(value, dict) and value:
+        if wrapper and len(value) == 1:
+            return _flat(next(iter(value.values())), wrapper=False)
+        if all(isinstance(v, str | list | dict) for v in value.values()):
+            return "; ".join(f"{k}: {_flat(v, wrapper=False)}" for k, v in value.items())
     return orjson.dumps(value).decode()
 
 
