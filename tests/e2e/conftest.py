@@ -26,6 +26,7 @@ from casebridge.messages import DeadLetter
 from casebridge.service import ConsumingService
 from casebridge.testing.amqp_probe import AmqpProbe
 from casebridge.topology import Topology, build_topology, loader_queue, transformer_queue
+from casebridge_cli.__main__ import main
 from oscar_sim.testing import RunningOscar, running_oscar
 from primero_sim.testing import RunningPrimero, running_primero
 
@@ -35,6 +36,16 @@ OSCAR_API = "/api/v1/organizations"
 UPSERT = f"{OSCAR_API}/clients/upsert"
 STATUSES = f"{OSCAR_API}/referrals/update_statuses"
 LINKS = f"{OSCAR_API}/clients/update_links"
+
+
+def casebridge(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """Run the admin command in-process, as an operator would; returns exit status and stdout."""
+    capsys.readouterr()
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0), capsys.readouterr().out
+    return 0, capsys.readouterr().out  # pragma: no cover - main always exits
 
 
 async def eventually(

@@ -25,9 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from casebridge_cli.__main__ import main
-
-from .conftest import RETRY_DELAYS, UPSERT, Pipeline, eventually, path_of
+from .conftest import RETRY_DELAYS, UPSERT, Pipeline, casebridge, eventually, path_of
 from .world import referral_to_oscar_case
 
 pytestmark = pytest.mark.e2e
@@ -63,16 +61,6 @@ def loader_process(
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-
-
-def casebridge(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    """Run the admin command in-process; returns exit status and stdout."""
-    capsys.readouterr()
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        return int(exc.code or 0), capsys.readouterr().out
-    return 0, capsys.readouterr().out  # pragma: no cover - main always exits
 
 
 async def test_a_loader_killed_mid_batch_loses_nothing_and_duplicates_nothing(

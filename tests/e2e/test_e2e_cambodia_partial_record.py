@@ -11,27 +11,13 @@ from typing import Any
 
 import pytest
 
-from casebridge_cli.__main__ import main
-
-from .conftest import STATUSES, UPSERT, Pipeline, path_of
+from .conftest import STATUSES, UPSERT, Pipeline, casebridge, path_of
 from .world import referral_to_oscar_case
 
 pytestmark = pytest.mark.e2e
 
 REFERRED = "8c3d4e5f-0000-4000-8000-000000000001"
 DECIDED = "8c3d4e5f-0000-4000-8000-000000000002"
-
-
-def casebridge(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    """Run the admin command in-process; returns exit status and stdout."""
-    capsys.readouterr()
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    else:  # pragma: no cover - main always exits
-        code = 0
-    return code, capsys.readouterr().out
 
 
 def case_with_a_referral_and_a_decision() -> dict[str, Any]:

@@ -9,24 +9,10 @@ from collections import Counter
 
 import pytest
 
-from casebridge_cli.__main__ import main
-
-from .conftest import OSCAR_API, UPSERT, Pipeline, path_of
+from .conftest import OSCAR_API, UPSERT, Pipeline, casebridge, path_of
 from .world import seed_reference_world
 
 pytestmark = pytest.mark.e2e
-
-
-def casebridge(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    """Run the admin command in-process; returns exit status and stdout."""
-    capsys.readouterr()
-    try:
-        main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    else:  # pragma: no cover - main always exits
-        code = 0
-    return code, capsys.readouterr().out
 
 
 async def test_a_refused_record_is_replayed_into_the_repaired_target_once(
