@@ -1,13 +1,18 @@
-"""A loader killed mid-batch (SIGKILL of `python -m loader`) loses nothing and duplicates nothing:
-after a restarted loader finished, OSCaR received every referral upsert exactly once.
+"""A loader killed mid-batch (SIGKILL of `python -m loader`) loses nothing and duplicates nothing.
 
 How the kill lands mid-batch: the loader (a subprocess, SQLite control store in a file both runs
 share) loads part of the referrals; then OSCaR answers slowly and drops the connection of every
-upsert (a latency and a drop fault), so deliveries are unacked, in flight or waiting in retry tiers
-when the process is killed. A dropped request is never applied by OSCaR, so what the restarted
-loader sends again must be exactly what OSCaR does not hold yet. (A request OSCaR applies while
-the loader dies before recording it is the documented non-atomic window, loader README "Known
-limit"; this test does not aim the kill into it.)
+upsert (a latency and a drop fault), so deliveries are unacked, in flight or waiting in retry
+tiers when the process is killed.
+
+A connection lost after the request was sent says nothing about what OSCaR did, and OSCaR cannot
+be asked (no referral read-back), so the loader never re-sends such an upsert blind: each noted
+its intent before it was sent, and the restarted loader finds the intent without a completion and
+dead-letters the command with a reason telling the admin to check OSCaR. Some landed before the
+kill (only their completion was lost), the dropped ones did not. The admin reveals each
+(`dlq show`), checks OSCaR (here: the simulator's referrals), re-sends the missing ones with
+`casebridge dlq replay ID --resend` and purges the rest. In the end every referral is in OSCaR
+exactly once.
 """
 
 from __future__ import annotations
