@@ -14,7 +14,7 @@ from casebridge_local.options import Options
 from casebridge_local.pipeline import Pipeline
 from casebridge_local.run import run
 from casebridge_local.simulators import running_simulators
-from casebridge_local.tally import FLOW_ORDER, Tally
+from casebridge_local.tally import FLOW_ORDER, FlowCounts, Tally
 from rich.console import Console
 
 from casebridge.messages import DeadLetter
@@ -99,13 +99,33 @@ async def test_run_prints_each_flow_and_a_second_run_starts_clean(tmp_path: Path
         tallies.append(tally.flows())
     for line in ("fetched", "commands", "loaded", "superseded", "dead-lettered"):
         assert line in outputs[0]
+    counts_table, _, reasons_table = outputs[0].partition("dead letters by reason")
     for flow, c in tallies[0]:
         row = f"{flow.upper()} ".ljust(6)
         numbers = [c.fetched, c.commands, c.loaded, c.superseded, c.dead_lettered]
-        [printed] = [ln for ln in outputs[0].splitlines() if ln.strip("│ ").startswith(row.strip())]
+        [printed] = [
+            ln for ln in counts_table.splitlines() if ln.strip("│ ").startswith(row.strip())
+        ]
         assert [int(x) for x in printed.replace("│", " ").split()[1:]] == numbers
-    # state is reset at start: the second run does exactly the same work again
-    assert tallies[1] == tallies[0]
+        # every dead letter of the run is explained, grouped by stage and reason
+        assert sum(c.reasons.values()) == c.dead_lettered
+        for (stage, _reason), count in c.reasons.items():
+            assert any(
+                ln.strip("│ ").startswith(flow.upper()) and stage in ln and f" {count} " in ln
+                for ln in reasons_table.splitlines()
+            )
+    assert any(c.dead_lettered for _, c in tallies[0]), "the demo data dead-letters nothing now"
+
+    # state is reset at start: the second run does exactly the same work again (the reasons
+    # name OSCaR ids minted anew in each run, so the counts and stages are compared)
+    def shape(flows: list[tuple[str, FlowCounts]]) -> list[tuple[str, tuple[int, ...], list[str]]]:
+        return [
+            (f, (c.fetched, c.commands, c.loaded, c.superseded, c.dead_lettered, c.mapped),
+             sorted(stage for stage, _ in c.reasons.elements()))
+            for f, c in flows
+        ]  # fmt: skip
+
+    assert shape(tallies[1]) == shape(tallies[0])
     assert (options.data_dir / "casebridge-local.log").stat().st_size > 0
 
 

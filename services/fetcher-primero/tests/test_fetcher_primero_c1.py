@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -323,3 +324,26 @@ def test_a_v1_slash_timestamp_is_a_version_read_as_utc() -> None:
     )
     with pytest.raises(ValueError, match="yesterday"):
         parse_primero_time("yesterday")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+async def test_a_tie_group_across_page_edges_is_read_whole(
+    primero: RunningPrimero, seed: int
+) -> None:
+    # Primero's sort has no tiebreaker: 45 cases saved in the same millisecond (a bulk import)
+    # straddle the edges of pages of 10, and each page's query may order them differently.
+    primero.state.ties.reseed(seed)
+    primero.state.seed_generated(60, seed=seed)
+    same = "2025-06-01T08:00:00.123Z"
+    ids = sorted(primero.state.store.all_ids())
+    for case_id in ids[:45]:
+        touch(primero, case_id, same)
+    h = make_harness(primero, page_size=10)
+    await h.service.connect()
+    try:
+        assert await h.fetch() == 60
+        published = Counter(r.source.record_id for r in h.published())
+        assert set(published) == set(ids), "a case of the tie group was never read"
+        assert max(published.values()) == 1
+    finally:
+        await h.service.stop()

@@ -160,3 +160,45 @@ def test_generated_timestamps_are_utc_milliseconds_z(client, big):
     for case in data:
         assert ISO_MS_Z.match(case["last_updated_at"])
         assert ISO_MS_Z.match(case["created_at"])
+
+
+def _paged_ids(client, primero, per: int = 10) -> list[str]:
+    out: list[str] = []
+    for page in (1, 2, 3, 4):
+        params = {"per": per, "page": page, "order_by": "last_updated_at", "order": "asc"}
+        out += [
+            c["id"] for c in client.get(primero.url("/api/v2/cases"), params=params).json()["data"]
+        ]
+    return out
+
+
+def _all_tied(primero) -> set[str]:
+    primero.state.store.clear()
+    primero.state.seed_generated(40, seed=3)
+    for case_id in list(primero.state.store.all_ids()):
+        record = dict(primero.state.store.get(case_id))
+        record["last_updated_at"] = "2025-06-01T08:00:00.123Z"
+        primero.state.store.put(record)
+    return set(primero.state.store.all_ids())
+
+
+def test_ties_across_page_edges_come_back_in_no_fixed_order(client, primero):
+    """Primero sorts by the one field asked for (sql_order_query_service.rb): paging a
+    tie group can show a record twice and another never."""
+    every = _all_tied(primero)
+    primero.state.ties.reseed(11)
+    runs = [_paged_ids(client, primero) for _ in range(5)]
+    assert any(set(run) != every for run in runs), "the tie group came back whole every time"
+    assert all(len(run) == 40 for run in runs)
+
+
+def test_stable_ties_when_switched_off(client, primero):
+    every = _all_tied(primero)
+    primero.state.ties.enabled = False
+    try:
+        for _ in range(3):
+            run = _paged_ids(client, primero)
+            assert set(run) == every
+            assert len(run) == 40
+    finally:
+        primero.state.ties.enabled = True

@@ -124,8 +124,11 @@ class C1CasesFetch:
         versions: dict[str, Any] = {}
         moved = False
         published = 0
-        # Fixed for the sweep (a resweep takes the mark its predecessor moved): pages come in
-        # `last_updated_at` order, and the page being delivered is excluded by `in_flight`.
+        # The sweep's start mark (a resweep takes the mark its predecessor moved), raised to each
+        # page's newest: pages come in `last_updated_at` order, so a case met again in this
+        # sweep is one at or before the previous page's newest (a tie group across a page edge,
+        # or the client's re-read of it) and is looked up; those of the page being delivered
+        # are excluded by `in_flight`, those of earlier pages are remembered by then.
         check_until = self._through
         delivering: asyncio.Task[int] | None = None
         in_flight: set[str] = set()
@@ -140,6 +143,8 @@ class C1CasesFetch:
                 records = await self._prepare_page(
                     store, page.records, stamps, in_flight, check_until
                 )
+                if newest is not None and (check_until is None or newest > check_until):
+                    check_until = newest
                 if delivering is not None:
                     published += await delivering
                 in_flight = {r.message_id for r in records if r.message_id}

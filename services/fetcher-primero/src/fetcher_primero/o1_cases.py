@@ -220,7 +220,7 @@ class O1CasesFetch:
         published = 0
         in_flight: _Page | None = None
         try:
-            async for page in _one_page_ahead(_pages(self._client, params, self._per)):
+            async for page in _one_page_ahead(self._client.iter_case_pages(params, per=self._per)):
                 records = page.records
                 del page
                 # A role that cannot read `type_of_case` (say) gets every case for query A:
@@ -374,22 +374,6 @@ def _equals(value: Any, option: str) -> bool:
     if isinstance(value, int):
         return str(value) == option
     return False
-
-
-async def _pages(
-    client: PrimeroClient, params: Mapping[str, str], per: int
-) -> AsyncIterator[CasePage]:
-    """`PrimeroClient.iter_case_pages`, but holding no page while the next one is fetched."""
-    number = 1
-    while True:
-        result = await client.list_cases(params, page=number, per=per)
-        size, page_per = len(result.records), result.per
-        if size:
-            yield result
-        del result
-        if size < max(1, page_per):
-            return
-        number += 1
 
 
 async def _one_page_ahead(pages: AsyncIterator[CasePage]) -> AsyncIterator[CasePage]:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import structlog
 from pydantic import SecretStr
 
 from casebridge.clients.http import (
@@ -34,6 +35,12 @@ PrimeroAuth = Literal["basic", "jwt"]
 MAX_PER = 1000
 
 _UNAUTHORIZED = frozenset({401})
+
+
+#: The index's sort when the query names none (Primero orders by `created_at`).
+DEFAULT_ORDER = "created_at"
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -124,14 +131,53 @@ class PrimeroClient:
 
         A short page ends it rather than `total`, so records added while paging are still read
         (the old jobs read page 1 only and lost the rest, MAPPINGS §E.4).
+
+        Primero sorts by one column, no tiebreaker (`sql_order_query_service.rb`): records with the
+        same sort value may swap between the queries of two pages, so a group of equal values
+        that straddles a page boundary can show one record twice and another never. Where a
+        page starts with the value the previous page ended on, that value's records are read
+        again at the end (the value as a range filter, whole pages of `MAX_PER`); callers drop
+        what they already have by message id, as they do for the overlap re-read. No page is
+        held while the next is fetched.
         """
+        order_field = str((params or {}).get("order_by") or DEFAULT_ORDER)
+        straddled: list[str] = []
+        previous_last: Any = None
         page = 1
         while True:
             result = await self.list_cases(params, page=page, per=per)
-            if result.records:
+            size, page_per = len(result.records), result.per
+            if size:
+                first = result.records[0].get(order_field)
+                if first is not None and first == previous_last and first not in straddled:
+                    straddled.append(str(first))
+                previous_last = result.records[-1].get(order_field)
                 yield result
-            if len(result.records) < max(1, result.per):
+            del result
+            if size < max(1, page_per):
+                break
+            page += 1
+        for value in straddled:
+            async for tie_page in self._tie_group(params, order_field, value):
+                yield tie_page
+
+    async def _tie_group(
+        self, params: Params | None, order_field: str, value: str
+    ) -> AsyncIterator[CasePage]:
+        """Every record whose sort value is `value` (Primero compares ranges at whole seconds:
+        the range `value..value` holds the group, and its second's other records)."""
+        tie_params = {**(params or {}), order_field: f"{value}..{value}"}
+        page = 1
+        while True:
+            result = await self.list_cases(tie_params, page=page, per=MAX_PER)
+            size, page_per = len(result.records), result.per
+            if size:
+                yield result
+            del result
+            if size < max(1, page_per):
                 return
+            if page == 1:  # the group itself straddles pages of MAX_PER: say so, go on
+                log.warning("primero_tie_group_over_a_page", order_field=order_field)
             page += 1
 
     async def get_case(self, case_id: str) -> dict[str, Any]:

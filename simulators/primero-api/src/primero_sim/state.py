@@ -16,6 +16,7 @@ from primero_sim.records import CaseWriter
 from primero_sim.referrals import Referrals
 from primero_sim.store import CaseStore
 from primero_sim.tables import load
+from primero_sim.ties import TieShuffler
 from primero_sim.users import DEFAULT_PASSWORD, Directory, default_users
 from simkit.faults import FaultBook
 
@@ -33,6 +34,9 @@ class SimConfig:
     profile: Profile = "mixed"
     #: The bundled nginx's per-IP limits (see ``limits``); off only for tests that need it.
     proxy_limits: bool = True
+    #: Tie groups of the sort value reordered per request, as Primero's sort has no
+    #: tiebreaker (see ``ties``); off only for tests that need a fixed order.
+    unstable_ties: bool = True
 
 
 class SimState:
@@ -47,6 +51,7 @@ class SimState:
         self.auth.csrf_protection = self.config.csrf_protection
         self.faults = FaultBook(self.config.seed)
         self.limits = ProxyLimits(enabled=self.config.proxy_limits)
+        self.ties = TieShuffler(self.config.seed, enabled=self.config.unstable_ties)
         self.journal = new_journal()
         self.searcher = Searcher(self.store)
         self.cases = CaseWriter(self.store, self.directory, self.clock)
@@ -65,6 +70,7 @@ class SimState:
         self.faults.clear()
         self.faults.reseed(self.config.seed)
         self.limits.reset(self.config.proxy_limits)
+        self.ties = TieShuffler(self.config.seed, enabled=self.config.unstable_ties)
         self.journal.clear()
         self.auth.reset()
         self.clock.reset()

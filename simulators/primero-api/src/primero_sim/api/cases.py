@@ -36,7 +36,13 @@ def router() -> APIRouter:
         if user.group_permission != "all":
             ids = [i for i in ids if in_scope(user, store.get(i) or {}, state.directory)]
         start = (query.page - 1) * query.per
-        page = ids[start : start + query.per]
+        order = query.order_by
+
+        def sort_value(record_id: str) -> object:
+            return (store.get(record_id) or {}).get(order)
+
+        ordered = state.ties.page_order(ids, start, start + query.per, sort_value)
+        page = ordered[start : start + query.per]
         if query.fields is None and not restricted(user):
             parts = [store.json_of(record_id) for record_id in page]
         else:
