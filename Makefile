@@ -4,7 +4,7 @@ PYTEST_ARGS ?=
 # Every target syncs first (exactly, from the lock), so runs need no implicit sync.
 RUN = $(UV) run --no-sync
 
-.PHONY: sync fmt lint typecheck test pytest test-unit run bench bench-bus bench-sim bench-ona schemas up down
+.PHONY: sync fmt lint typecheck test pytest test-unit run bench bench-bus bench-sim bench-ona chaos schemas up down
 
 # Bytecode compiled ahead, as in the images (UV_COMPILE_BYTECODE): where PYTHONDONTWRITEBYTECODE is
 # set, every process would otherwise compile what it imports (~1 s per service start here).
@@ -54,6 +54,12 @@ run:
 	  uv="$(TOOLS)/bin/uv"; \
 	fi; \
 	$$uv sync --all-packages --locked --quiet && $$uv run --no-sync casebridge-local $(ARGS)
+
+# The chaos matrix (README "Reliability"): flows C1 and O1, every service its own process, on a
+# RabbitMQ node and PostgreSQL cluster of its own, one fault per row; prints the table.
+# `make chaos ARGS="--rows 'no fault,broker kill -9' --cases 80"` runs some rows.
+chaos: sync
+	$(RUN) python -m tests.chaos $(ARGS)
 
 schemas: sync
 	$(RUN) python -m casebridge.messages.schema_export shared/schemas

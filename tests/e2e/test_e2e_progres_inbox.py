@@ -4,14 +4,14 @@ answers 503, and the same delivery after the broker is back goes through with no
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-import shutil
-import subprocess
 from typing import Any
 
 import pytest
 import requests
 
+from casebridge.testing.private_rabbitmq import PrivateRabbitMQ
 from dtp_sim.testing import RunningDtp
 
 from .conftest import Pipeline
@@ -63,35 +63,25 @@ async def test_bad_deliveries_get_their_status_and_publish_nothing(
         assert set(openapi["paths"]) >= {"/inbox/dtp", "/inbox/primero"}
 
 
-def _rabbitmqctl() -> str | None:
-    return shutil.which("rabbitmqctl")
-
-
-async def _ctl(*args: str) -> None:
-    ctl = _rabbitmqctl()
-    assert ctl is not None
-    await asyncio.to_thread(subprocess.run, [ctl, *args], check=True, capture_output=True)
-
-
-@pytest.mark.skipif(_rabbitmqctl() is None, reason="needs a local broker and rabbitmqctl")
 async def test_broker_stopped_is_503_and_the_redelivery_after_restart_is_kept(
-    pipeline: Pipeline, dtp: RunningDtp, tmp_path: Any
+    pipeline: Pipeline, own_rabbitmq: PrivateRabbitMQ, dtp: RunningDtp, tmp_path: Any
 ) -> None:
+    """On a node of the test's own: stopping the shared broker would break every other test."""
+    pipeline = dataclasses.replace(pipeline, rabbitmq_url=own_rabbitmq.url)
     referral = samples("progres-referrals.json")[0]
     decision = samples("progres-decisions.json")[0]
     async with running_inbox(pipeline.bus(), tmp_path, publish_timeout_s=3) as (inbox, url):
         hook = f"{url}/inbox/dtp"
         [before] = await push(dtp, hook, [decision])
         assert before["status"] == 202
-        await _ctl("stop_app")
+        await asyncio.to_thread(own_rabbitmq.stop)
         try:
             await asyncio.sleep(1.0)
             [refused] = await push(dtp, hook, [referral])
             assert refused["status"] == 503
             assert refused["response"]["error"] == "unavailable"
         finally:
-            await _ctl("start_app")
-            await _ctl("await_startup")
+            await asyncio.to_thread(own_rabbitmq.start)
 
         async def ready() -> bool:
             return inbox.ready()

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import itertools
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,9 @@ from casebridge.errors import (
 )
 from casebridge.messages import DeadLetter, Envelope, MessageRegistry, default_registry
 from casebridge.publishing import MessagePublisher
+from casebridge.testing.amqp_probe import AmqpProbe
 from casebridge.testing.builders import a_raw_record, an_upsert_command
+from casebridge.testing.private_rabbitmq import PrivateRabbitMQ
 from casebridge.topology import Topology, loader_queue, transformer_queue
 from casebridge.transport import Outgoing
 
@@ -414,23 +415,12 @@ def _start_worker(
     )
 
 
-def _rabbitmqctl() -> str | None:
-    local = os.environ.get("RABBITMQ_URL", "")
-    if "127.0.0.1" not in local and "localhost" not in local:
-        return None
-    return shutil.which("rabbitmqctl")
-
-
-async def _ctl(*args: str) -> None:
-    ctl = _rabbitmqctl()
-    assert ctl is not None
-    await asyncio.to_thread(subprocess.run, [ctl, *args], check=True, capture_output=True)
-
-
-@pytest.mark.skipif(_rabbitmqctl() is None, reason="needs a local broker and rabbitmqctl")
 async def test_publisher_raises_while_broker_is_stopped_and_republishes_after_restart(
-    rabbitmq_url, topology, probe
-):
+    own_rabbitmq: PrivateRabbitMQ, topology: Topology
+) -> None:
+    """On a node of the test's own: stopping the shared broker would break every other test."""
+    rabbitmq_url = own_rabbitmq.url
+    probe = AmqpProbe(rabbitmq_url)
     prefix = _prefix(topology)
     impatient = AmqpTransport(rabbitmq_url, name="tests-impatient", publish_timeout_s=2)
     patient = AmqpTransport(rabbitmq_url, name="tests-patient", publish_timeout_s=60)
@@ -446,7 +436,7 @@ async def test_publisher_raises_while_broker_is_stopped_and_republishes_after_re
     consumer = _consumer(patient, topology, loader_queue(prefix, "sink"), load)
     await consumer.start()
     raw = a_raw_record()
-    await _ctl("stop_app")
+    await asyncio.to_thread(own_rabbitmq.stop)
     try:
         with pytest.raises((BrokerUnavailable, PublishNotConfirmed)):
             await MessagePublisher(impatient, topology).publish(a_raw_record())
@@ -455,8 +445,7 @@ async def test_publisher_raises_while_broker_is_stopped_and_republishes_after_re
         await asyncio.sleep(0.5)
         assert not waiting.done()
     finally:
-        await _ctl("start_app")
-        await _ctl("await_startup")
+        await asyncio.to_thread(own_rabbitmq.start)
     await asyncio.wait_for(waiting, 60)
     command = an_upsert_command(target="sink")
     await MessagePublisher(patient, topology).publish(command)

@@ -19,6 +19,7 @@ import pytest
 from casebridge.ids import new_id
 from casebridge.settings import env_flag
 from casebridge.testing.private_postgres import PrivatePostgres, private_postgres
+from casebridge.testing.private_rabbitmq import PrivateRabbitMQ, private_rabbitmq
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -105,3 +106,14 @@ def own_postgres() -> Iterator[PrivatePostgres]:
             yield cluster
     except LookupError as exc:
         _unavailable(f"a private PostgreSQL cluster ({exc})")
+
+
+@pytest.fixture
+def own_rabbitmq() -> Iterator[PrivateRabbitMQ]:
+    """A RabbitMQ node of the test's own on free ports, for tests that stop, kill or restart the
+    broker (never the shared one: other tests are using it)."""
+    try:
+        with private_rabbitmq() as node:
+            yield node
+    except LookupError as exc:
+        _unavailable(f"a private RabbitMQ node ({exc})")
