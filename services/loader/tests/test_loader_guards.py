@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from casebridge.clients import TlsRefused
 from casebridge.control import ControlStoreUnavailable
 from casebridge.errors import PermanentError, Superseded, TargetUnavailable, TransientError
+from casebridge.ids import new_id
 from casebridge.messages import UpsertCommand
 from casebridge.testing.builders import a_raw_record, an_upsert_command
 from loader.breaker import BreakerState, CircuitBreaker
@@ -474,3 +476,27 @@ async def test_a_refusal_that_may_follow_a_save_keeps_the_intent_and_says_how_to
     await target.apply(cmd)  # the replay asks the target first (here it can tell: absent)
     assert writer.reconciled == [cmd]
     assert len(writer.writes) == 1
+
+
+def _writes(outcome: str, operation: str = "update_links") -> float:
+    value = REGISTRY.get_sample_value(
+        "casebridge_loader_writes_total",
+        {"target": "oscar", "operation": operation, "outcome": outcome},
+    )
+    return value or 0.0
+
+
+async def test_a_repeat_of_an_idempotent_write_is_counted_as_such(target, writer):
+    before = {o: _writes(o) for o in ("written", "repeated", "superseded")}
+    first = command()
+    await target.apply(first)
+    # Another message for the same source version of the same record (e.g. a second flow's
+    # command on that key): sent again, harmless for an idempotent write, and counted.
+    again = first.model_copy(update={"message_id": new_id()})
+    await target.apply(again)
+    with pytest.raises(Superseded):
+        await target.apply(first)  # a redelivery of an applied message is not sent
+    assert len(writer.writes) == 2
+    assert _writes("written") - before["written"] == 1
+    assert _writes("repeated") - before["repeated"] == 1
+    assert _writes("superseded") - before["superseded"] == 1

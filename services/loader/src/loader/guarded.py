@@ -37,6 +37,7 @@ import asyncio
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 
 import structlog
 
@@ -50,6 +51,7 @@ from casebridge.errors import (
 )
 from casebridge.intents import loader_stage
 from casebridge.messages import UpsertCommand
+from loader import write_metrics
 from loader.breaker import BreakerChange, CircuitBreaker
 from loader.errors import DependencyPending
 from loader.idempotency import ProcessedCommands
@@ -57,6 +59,7 @@ from loader.keyed_locks import KeyedLocks
 from loader.keys import key_text
 from loader.lineage import LOADED, RECONCILED, SUPERSEDED, lineage_entry
 from loader.staleness import StaleWriteGuard
+from loader.write_metrics import WriteMetrics
 from loader.writer import Writer, Written
 
 log = structlog.get_logger(__name__)
@@ -88,6 +91,7 @@ class GuardedTarget:
         self.processed = ProcessedCommands(store, loader_stage(writer.name), writer.once_per_key)
         self.versions = StaleWriteGuard(store, writer.name)
         self._locks = KeyedLocks()
+        self.metrics = WriteMetrics.for_registry()
         #: Targets the writer's follow-ups go to (declared by the loader's composition root).
         self.follow_up_targets: tuple[str, ...] = tuple(getattr(writer, "follow_up_targets", ()))
         self._publish: Callable[[Sequence[UpsertCommand]], Awaitable[None]] | None = None
@@ -122,6 +126,7 @@ class GuardedTarget:
                 self.versions.decide(command, applied)
                 written = await self._write(command, interrupted)
             except Superseded as exc:
+                self.metrics.count(self.name, command.operation, write_metrics.SUPERSEDED)
                 await self.store.record_lineage([lineage_entry(command, SUPERSEDED)])
                 log.info("command_superseded", operation=command.operation, reason=str(exc))
                 raise
@@ -137,6 +142,9 @@ class GuardedTarget:
                 self.store.record_lineage([lineage_entry(command, outcome, written.target_id)]),
             )
             log.info("command_loaded", operation=command.operation, outcome=outcome)
+            self.metrics.count(
+                self.name, command.operation, _write_outcome(command, applied, written)
+            )
 
     async def _write(self, command: UpsertCommand, interrupted: bool) -> Written:
         try:
@@ -230,3 +238,16 @@ class GuardedTarget:
                     " replay with `casebridge dlq replay ID --resend` if it is missing"
                 )
             raise
+
+
+def _write_outcome(command: UpsertCommand, applied: datetime | None, written: Written) -> str:
+    """`reconciled`, `repeated` (the record already held this source version) or `written`."""
+    if written.reconciled:
+        return write_metrics.RECONCILED
+    version = command.source.updated_at
+    if version is not None and applied is not None:
+        held = applied if applied.tzinfo is not None else applied.replace(tzinfo=UTC)
+        mine = version if version.tzinfo is not None else version.replace(tzinfo=UTC)
+        if held == mine:
+            return write_metrics.REPEATED
+    return write_metrics.WRITTEN
