@@ -7,7 +7,8 @@
   superseded (and remembered), not dead-lettered. For a child OSCaR already knows (`global_id`)
   the feed is read first (`oscar_known_child`): an upsert OSCaR would answer 200 to without
   creating the referral, or refuse after saving it, is dead-lettered unsent; blanks are filled
-  from OSCaR's own values so that none overwrites them.
+  from OSCaR's own values so that none overwrites them. Concurrent ones share feed reads
+  (`oscar_feed`), each a read requested after the command asked.
 - `update_statuses`, `update_links`: `PUT`s that OSCaR applies idempotently; sent as given. A
   refused status (e.g. a legacy referral without `level_of_risk`) dead-letters with OSCaR's text.
 
@@ -32,6 +33,7 @@ from loader.guard_settings import GuardSettings
 from loader.guarded import GuardedTarget
 from loader.payloads import body_part, unknown_operation
 from loader.target import Target
+from loader.targets.oscar_feed import SharedFeedReads
 from loader.targets.oscar_known_child import checked_known_child, is_known_child_referral
 from loader.writer import Written
 
@@ -83,6 +85,7 @@ class OscarWriter:
 
     def __init__(self, client: OscarClient) -> None:
         self._client = client
+        self._feeds = SharedFeedReads(client.list_clients)
 
     @property
     def client(self) -> OscarClient:
@@ -138,7 +141,7 @@ class OscarWriter:
     async def _client_upsert(self, command: UpsertCommand) -> Written:
         organization = body_part(command, "organization")
         if is_known_child_referral(organization):
-            feed = await self._client.list_clients()
+            feed = await self._feeds.feed()
             case_ref = str(command.key.get("external_id") or organization.get("external_id"))
             organization = checked_known_child(organization, feed, case_ref)
         try:
