@@ -51,6 +51,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,17 @@ def _rate(total: int, first: tuple[float, int] | None, t_end: float) -> float | 
     if first is None or t_end <= first[0]:
         return None
     return round((total - first[1]) / (t_end - first[0]), 1)
+
+
+def _steady_rate(arrivals: list[str]) -> float | None:
+    """Writes per second OSCaR received between its 10th and 90th percentile arrival (the
+    simulator's journal): the loader's rate without its ramp-up and its tail."""
+    moments = sorted(datetime.fromisoformat(t).timestamp() for t in arrivals)
+    if len(moments) < 20:
+        return None
+    low, high = len(moments) // 10, len(moments) * 9 // 10
+    span = moments[high] - moments[low]
+    return round((high - low) / span, 1) if span > 0 else None
 
 
 def _metric(text: str, queue: str) -> int:
@@ -489,6 +501,9 @@ def run(
                 if "admin_auth" not in e["path"]
             )
             figures["oscar_writes"] = dict(sorted(statuses.items()))
+            figures["oscar_writes_per_s_steady"] = _steady_rate(
+                [e["time"] for e in journal if "admin_auth" not in e["path"]]
+            )
             figures["dlq_transformer"] = probe.depth(f"{transformer_queue(prefix)}.dlq")
             figures["dlq_loader"] = probe.depth(f"{loader_queue(prefix, 'oscar')}.dlq")
             if conditions.baseline_cases > 0:
@@ -520,12 +535,15 @@ def _print_budget(figures: dict[str, Any], latency_ms: float) -> None:
         f"loader OSCaR budget: {in_flight} requests in flight (min(CONCURRENCY,"
         f" OSCAR_MAX_CONCURRENT_REQUESTS)), {rate or 'unlimited'} requests/s;"
         f" loader {measured} OSCaR writes/s from its first finished command to its last"
+        f" ({figures.get('oscar_writes_per_s_steady')} between the 10th and 90th percentile"
+        " write OSCaR received)"
     )
     if latency_ms > 0:
         bound = in_flight / (latency_ms / 1000)
         if rate:
             bound = min(bound, rate)
-        # A known child's upsert reads the feed first: two requests for one write.
+        # A known child's upsert reads the feed first (reads are shared by concurrent ones):
+        # at most two requests for one write.
         requests_per_write = 1 + figures["expected_known_child_upserts"] / max(
             1, figures["expected_commands"]
         )
@@ -538,7 +556,8 @@ def _print_budget(figures: dict[str, Any], latency_ms: float) -> None:
         )
         line += (
             f"; at {latency_ms:g} ms per request the budget allows {bound:.1f} requests/s, goal"
-            f" >= 0.8 x that = {goal} writes/s ({requests_per_write:.3f} requests per write):"
+            f" >= 0.8 x that = {goal} writes/s (at most {requests_per_write:.3f} requests per"
+            " write):"
             f" {'met' if figures['loader_goal_met'] else 'NOT met'}"
         )
     print(line)
@@ -617,7 +636,8 @@ def main() -> None:
         ceiling = measure("http", args.cases)["http_records_per_s"]
         figures["ceiling_records_per_s"] = ceiling
         figures["ratio"] = round(figures["records_per_s"] / ceiling, 3)
-        print(f"ceiling http {ceiling} records/s; ratio {figures['ratio']} (goal >= 0.5)")
+        goal = "goal >= 0.5 without latency" if args.latency_ms else "goal >= 0.5"
+        print(f"ceiling http {ceiling} records/s; ratio {figures['ratio']} ({goal})")
     figures["cases"] = args.cases
     first = {
         k: figures.pop(k)
