@@ -69,8 +69,9 @@ bench: bench-bus
 bench-bus: sync
 	$(RUN) python -m bench.bench_bus --messages 30000
 
+# Options through ARGS, e.g. `make bench-cambodia ARGS="--latency-ms 200 --cases 2000"`.
 bench-cambodia: sync
-	$(RUN) python -m bench.bench_cambodia
+	$(RUN) python -m bench.bench_cambodia $(ARGS)
 
 bench-sim: sync
 	$(RUN) python -m bench.bench_sim

@@ -373,13 +373,14 @@ async def test_the_circuit_opens_parks_without_burning_attempts_and_closes(
 
 
 async def test_the_rate_limit_is_respected(oscar, store, unique_prefix):
-    target = target_for(oscar, store, target_rate_per_s=20, target_burst=1)
+    # The OSCaR target's rate is its request budget's (one request in flight: a burst of 1).
+    target = target_for(oscar, store, oscar_max_requests_per_s=20, oscar_max_concurrent_requests=1)
     commands = [links_command(f"01E6AT3BEAFMQDVBHTJHZZ8Y{n:02d}", f"case-{n}") for n in range(11)]
     async with running_loader(target, store, unique_prefix) as loader:
         started = time.monotonic()
         await loader.send(*commands)
         await wait_for(lambda: loader.count("handled") == 11)
         elapsed = time.monotonic() - started
-    # 1 at once, then 10 more at 20/s.
+    # The sign-in at once, then 11 writes at 20/s.
     assert elapsed >= 0.48
     assert len(writes(oscar, LINKS)) == 11

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from casebridge.clients.budget import BudgetLimits
 from casebridge.clients.http import (
     AuthenticationFailed,
     HttpClient,
@@ -33,6 +34,8 @@ _AUTH_HEADERS = ("access-token", "client", "uid")
 EXPIRY_MARGIN_S = 60.0
 
 CLIENTS = "/api/v1/organizations/clients"
+#: Requests in flight where a service sets nothing (fetcher-oscar: a few feed reads per poll).
+DEFAULT_MAX_CONCURRENT_REQUESTS = 8
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,16 @@ class OscarClient:
         password: SecretStr,
         timeout_s: float = 120.0,
         connect_timeout_s: float = 10.0,
-        max_connections: int = 8,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+        max_requests_per_s: float = 0.0,
     ) -> None:
         self._http = HttpClient(
             base_url,
             system="oscar",
             timeout_s=timeout_s,
             connect_timeout_s=connect_timeout_s,
-            concurrency=max_connections,
+            concurrency=max_concurrent_requests,
+            rate_per_s=max_requests_per_s,
         )
         self._user = user
         self._password = password
@@ -84,16 +89,31 @@ class OscarClient:
         self.sign_ins = 0
 
     @classmethod
-    def from_settings(cls, settings: OscarApiSettings) -> OscarClient:
-        """The client a service's settings describe."""
+    def from_settings(
+        cls, settings: OscarApiSettings, *, limits: BudgetLimits | None = None
+    ) -> OscarClient:
+        """The client a service's settings describe; `limits` is the request budget the service
+        worked out (else the settings' figures, or this client's defaults where unset)."""
+        if limits is None:
+            limits = BudgetLimits(
+                settings.oscar_max_concurrent_requests or DEFAULT_MAX_CONCURRENT_REQUESTS,
+                settings.oscar_max_requests_per_s or 0.0,
+            )
         return cls(
             settings.oscar_url,
             user=settings.oscar_user,
             password=settings.oscar_password,
             timeout_s=settings.oscar_timeout_s,
             connect_timeout_s=settings.oscar_connect_timeout_s,
-            max_connections=settings.oscar_max_connections,
+            max_concurrent_requests=limits.concurrency,
+            max_requests_per_s=limits.rate_per_s,
         )
+
+    @property
+    def limits(self) -> BudgetLimits:
+        """This client's share of the OSCaR host's request budget (the pool has as many
+        connections as requests in flight)."""
+        return self._http.limits
 
     def __repr__(self) -> str:
         return f"OscarClient({self._http.base_url!r}, user={self._user!r})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 
 from casebridge.settings import CasebridgeSettings
 
@@ -53,8 +53,21 @@ class OscarApiSettings(CasebridgeSettings):
         default=120.0, description="Longest wait for one response (the client feed is unpaged)."
     )
     oscar_connect_timeout_s: float = Field(default=10.0, description="Longest TCP connect.")
-    oscar_max_connections: int = Field(
-        default=8,
+    # None: the service's own default (fetcher-oscar 8; the OSCaR loader 32, never more than
+    # its CONCURRENCY). OSCAR_MAX_CONNECTIONS, the earlier name, is still read.
+    oscar_max_concurrent_requests: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=AliasChoices("oscar_max_concurrent_requests", "oscar_max_connections"),
         description="Requests in flight to the OSCaR host at most, for this process (also the"
-        " keep-alive pool size).",
+        " keep-alive pool size); unset: the service's default.",
+    )
+    # OSCaR has no rate limiting (REAL-SYSTEMS.md): the default is casebridge's own courtesy.
+    # None: the service's default (fetcher-oscar 0; the OSCaR loader 100, or its
+    # TARGET_RATE_PER_S where that is set).
+    oscar_max_requests_per_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Requests per second to the OSCaR host on average, for this process"
+        " (0 = unlimited); unset: the service's default.",
     )
