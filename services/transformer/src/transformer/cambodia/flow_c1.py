@@ -42,7 +42,7 @@ def map_c1(raw: RawRecord, tables: CambodiaTables) -> Sequence[UpsertCommand]:
     link = link_item(case)
     if link is not None:
         commands.append(
-            make(OSCAR, "update_links", {"global_id": link["global_id"]}, {"data": [link]})
+            make(OSCAR, "update_links", {"global_id": str(link["global_id"])}, {"data": [link]})
         )
     if not commands and not gaps:
         return Skipped(
