@@ -77,7 +77,15 @@ class Bus:
 
     def counts(self, queue: str = TRANSFORMER) -> dict[str, int]:
         """Every non-zero outcome count of `queue`."""
-        outcomes = ("handled", "superseded", "parked", "retried", "dead_lettered", "requeued")
+        outcomes = (
+            "handled",
+            "skipped_not_applicable",
+            "superseded",
+            "parked",
+            "retried",
+            "dead_lettered",
+            "requeued",
+        )
         return {o: n for o in outcomes if (n := self.count(o, queue))}
 
     def depth(self, queue: str) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import orjson
 import pytest
+from structlog.testing import capture_logs
 
 from casebridge import headers as h
 from casebridge.consumer import Handler
@@ -23,6 +24,7 @@ from casebridge.errors import (
     TransientError,
 )
 from casebridge.messages import DeadLetter, Envelope, MessageRegistry, UpsertCommand
+from casebridge.skips import Skipped, SkipReason
 from casebridge.testing.builders import a_raw_record, an_upsert_command
 from casebridge.transport import Outgoing
 
@@ -536,3 +538,43 @@ def default_decode(body: bytes) -> UpsertCommand:
     data = orjson.loads(body)
     assert data["type"] == "upsert-command"
     return UpsertCommand.model_validate(data)
+
+
+async def test_a_skipped_result_is_acked_and_counted_with_its_reason(bus, kind):
+    def nothing_to_do(message: Envelope) -> Sequence[Envelope]:
+        return Skipped(SkipReason.NOT_APPLICABLE, f"record {message.source.record_id} is unlinked")
+
+    consumer = bus.consumer(TRANSFORMER, handler_of(kind, nothing_to_do))
+    await consumer.start()
+    raw = a_raw_record(record_id="rec-7")
+    with capture_logs() as logs:
+        await bus.publisher.publish(raw)
+        await wait_for(lambda: bus.count("skipped_not_applicable") == 1)
+    assert bus.counts() == {"skipped_not_applicable": 1}, "not counted as handled"
+    assert bus.unacked(TRANSFORMER) == 0
+    assert bus.depth(f"{TRANSFORMER}.dlq") == 0
+    [skipped] = [e for e in logs if e["event"] == "skipped"]
+    assert skipped["outcome"] == "skipped_not_applicable"
+    assert skipped["record_id"] == "rec-7"
+    assert skipped["message_id"] == raw.message_id
+    assert skipped["detail"] == "record rec-7 is unlinked"
+
+
+async def test_a_body_over_max_record_bytes_is_dead_lettered_with_its_size_and_the_limit(bus, kind):
+    handled: list[Envelope] = []
+    consumer = bus.consumer(TRANSFORMER, handler_of(kind, handled.append), max_record_bytes=2048)
+    await consumer.start()
+    small = a_raw_record({"name": "x" * 100}, record_id="small")
+    big = a_raw_record({"name": "x" * 4000}, record_id="123")
+    size = len(MessageRegistry.encode(big))
+    await bus.publisher.publish_many([small, big])
+    await wait_for(lambda: bus.count("dead_lettered") == 1 and bus.count("handled") == 1)
+
+    assert [m.source.record_id for m in handled] == ["small"], "the handler never saw it"
+    [dead] = _dead_letters(bus)
+    assert dead.error_class == "RecordTooLarge"
+    assert dead.error_message == (
+        f"record 123 (primero case) is {size:,} bytes, over MAX_RECORD_BYTES 2,048"
+    )
+    assert "xxxx" not in dead.error_message
+    assert dead.body == MessageRegistry.encode(big), "kept byte for byte for a replay"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from casebridge.messages import RawRecord, SourceRef, UpsertCommand
+from casebridge.skips import Skipped
 from transformer.cambodia import (
     CambodiaTables,
     MappingTableError,
@@ -29,6 +30,7 @@ from transformer.cambodia import (
 from transformer.mapping_gap import MappingGap, PartlyMapped
 from transformer.ona import load_ona_tables, map_o1
 from transformer.progres import load_progres_tables, map_p1, map_p2, map_p3, map_p4
+from transformer.shapes import MalformedRecord, check_shape
 
 PRODUCER = "casebridge-cli"
 
@@ -37,7 +39,7 @@ PRODUCER = "casebridge-cli"
 class Flow:
     """A flow's mapper and how its source records identify themselves."""
 
-    mapper: Callable[[RawRecord, CambodiaTables], list[UpsertCommand]]
+    mapper: Callable[[RawRecord, CambodiaTables], Sequence[UpsertCommand]]
     system: str
     record_type: str
     id_fields: tuple[str, ...]
@@ -150,7 +152,11 @@ def _map_one(
         _reject(record_id, f"{flow.updated_field} is not a timestamp")
         return []
     try:
+        check_shape(raw)
         commands = flow.mapper(raw, tables)
+    except MalformedRecord as bad:
+        _reject(record_id, str(bad))
+        return []
     except PartlyMapped as gap:  # the service sends the mapped parts and dead-letters the rest
         _reject(record_id, f"{gap} (its other {len(gap.commands)} command(s) are sent)")
         commands = list(gap.commands)
@@ -160,6 +166,8 @@ def _map_one(
     except Exception as exc:  # a mapper bug: report the class only, messages may quote data
         _reject(record_id, f"mapping failed with {type(exc).__name__} (a bug; please report it)")
         return []
+    if isinstance(commands, Skipped):
+        print(f"skipped {record_id}: {commands.reason.value}: {commands.detail}", file=sys.stderr)
     return [_view(command) for command in commands]
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from casebridge.skips import Skipped
 from transformer.cambodia import CambodiaTables, map_c0
 from transformer.mapping_gap import MappingGap
 
@@ -34,7 +35,10 @@ def test_unlinked_clients_yield_nothing(
 ) -> None:
     """The old filter dropped every record; the intended one drops only unlinked clients."""
     produced = [map_c0(as_client(client, flow="c0"), tables) for client in oscar_clients[:4]]
-    assert produced == [[], [], [], []]
+    assert all(isinstance(p, Skipped) and not p for p in produced)
+    assert {p.outcome for p in produced} == {"skipped_not_applicable"}
+    assert "is not linked to a Primero case" in produced[0].detail
+    assert oscar_clients[0]["global_id"] in produced[0].detail
 
 
 def test_blank_display_id_is_omitted_and_absent_fields_are_not_sent(

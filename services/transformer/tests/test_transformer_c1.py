@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from casebridge.errors import PermanentError
+from casebridge.skips import Skipped, SkipReason
 from transformer.cambodia import CambodiaTables, map_c1
 from transformer.cambodia.referral_upsert import BRANCH_A_OPTIONAL
 from transformer.mapping_gap import MappingGap, PartlyMapped
@@ -219,7 +220,11 @@ class TestReferralUpserts:
     def test_a_case_without_referrals_sends_no_upsert(
         self, primero_cases: list[dict[str, Any]], tables: CambodiaTables, as_case: Any
     ) -> None:
-        assert map_c1(as_case(primero_cases[0]), tables) == []
+        skipped = map_c1(as_case(primero_cases[0]), tables)
+        assert isinstance(skipped, Skipped)
+        assert not skipped
+        assert skipped.reason is SkipReason.NOT_APPLICABLE
+        assert skipped.detail.startswith(f"case {primero_cases[0]['case_id']} has no in-progress")
 
     def test_commands_are_deterministic_and_versioned(
         self, referral_case: dict[str, Any], tables: CambodiaTables, as_case: Any

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from casebridge.messages import RawRecord, SourceRef
+from casebridge.skips import Skipped
 from transformer.cambodia import load_tables
 from transformer.flows import FlowRouter, packaged_mappers
 from transformer.mapping_gap import MappingGap
@@ -285,13 +286,18 @@ def test_p2_decision_on_the_sample_case(tables: ProgresTables) -> None:
     assert command.payload["body"]["closure_reason"] == "No reason specified."
     pending = copy.deepcopy(case)
     pending["services_section"][0]["unhcr_referral_status"] = "pending"
-    assert map_p2(raw("p2", pending, "primero"), tables) == []
+    skipped = map_p2(raw("p2", pending, "primero"), tables)
+    assert isinstance(skipped, Skipped)
+    assert skipped.outcome == "skipped_not_applicable"
+    assert "no accepted or rejected external referral" in skipped.detail
 
 
 def test_p3_sample_case_gives_the_reference_outbound_body(tables: ProgresTables) -> None:
     case = copy.deepcopy(samples("primero-cases.json")[2])
     expected = samples("dtp-outbound-messages.json")[1]
-    assert map_p3(raw("p3", case, "primero"), tables) == []  # never referred: nothing sent
+    never_referred = map_p3(raw("p3", case, "primero"), tables)
+    assert isinstance(never_referred, Skipped)  # nothing sent, and why
+    assert "no UNHCR-implemented service that a referral points at" in never_referred.detail
     case["referrals"] = [{"service_record_id": "66299d30-7d59-40aa-a4fc-289669d0e16a"}]
 
     [command] = map_p3(raw("p3", case, "primero"), tables)

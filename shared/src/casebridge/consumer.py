@@ -22,6 +22,7 @@ from casebridge.errors import (
     InvalidMessage,
     PartlyFailed,
     PermanentError,
+    RecordTooLarge,
     Superseded,
     TargetUnavailable,
     TransientError,
@@ -29,6 +30,7 @@ from casebridge.errors import (
 from casebridge.messages import Envelope, MessageRegistry
 from casebridge.metrics import ConsumerMetrics
 from casebridge.publishing import to_outgoing
+from casebridge.skips import Skipped
 from casebridge.topology import Topology, WorkQueue
 from casebridge.transport import ConsumerHandle, Delivery, Outgoing, Transport
 
@@ -45,6 +47,9 @@ class Consumer:
     """Consumes one work queue with a handler, owning every delivery decision.
 
     - success -> outputs published with confirms, then the input is acked (batched);
+    - `Skipped` returned (nothing to publish, and why) -> acked, counted `skipped_<reason>`
+      and logged with the record id; any other empty result is counted `handled`;
+    - a body over `max_record_bytes` -> dead-lettered (`RecordTooLarge`) before the handler;
     - `Superseded` -> acked and counted (the target already holds newer data);
     - `TransientError` -> re-published to the next retry tier (or the tier that covers the
       handler's `retry_after`), attempt count in headers; dead-lettered once `max_attempts` is
@@ -70,6 +75,7 @@ class Consumer:
         grace_s: float = 20.0,
         mapping_version: str | None = None,
         metrics: ConsumerMetrics | None = None,
+        max_record_bytes: int | None = None,
     ) -> None:
         self._transport = transport
         self._topology = topology
@@ -89,6 +95,7 @@ class Consumer:
         self._grace_s = grace_s
         self._mapping_version = mapping_version
         self._metrics = metrics or ConsumerMetrics.default()
+        self._max_record_bytes = max_record_bytes
         self._handle: ConsumerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -171,12 +178,14 @@ class Consumer:
         message: Envelope | None = None
         try:
             message = self._registry.decode(delivery.body, type_hint=delivery.message_type)
-            outputs = [self._outgoing(o) for o in self._handler(message) or ()]  # type: ignore[union-attr]
+            self._check_size(delivery, message)
+            result = self._handler(message)
+            outputs = [self._outgoing(o) for o in result or ()]  # type: ignore[union-attr]
         except Exception as exc:
             self._fail_later(delivery, started, message, exc, attempt)
             return
         if not outputs:
-            self._finish(delivery, "handled", started)
+            self._finish(delivery, _empty_outcome(message, result), started)  # type: ignore[arg-type]
             return
         self._sync_in_flight += 1
         self._sync_idle.clear()
@@ -249,13 +258,27 @@ class Consumer:
             return await self._failed(delivery, None, exc, attempt)
         self._bind(message, attempt)
         try:
-            outputs = await self._handler(message) or ()  # type: ignore[misc]
+            self._check_size(delivery, message)
+            result = await self._handler(message)  # type: ignore[misc]
+            outputs = result or ()
             await self._publish_all(outputs)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             return await self._failed(delivery, message, exc, attempt)
-        return "handled"
+        return "handled" if outputs else _empty_outcome(message, result)
+
+    def _check_size(self, delivery: Delivery, message: Envelope) -> None:
+        """Refuse a body over the limit, naming the record, its size and the limit (no data)."""
+        limit = self._max_record_bytes
+        size = len(delivery.body)
+        if limit is None or size <= limit:
+            return
+        source = message.source
+        raise RecordTooLarge(
+            f"record {source.record_id} ({source.system} {source.record_type}) is {size:,}"
+            f" bytes, over MAX_RECORD_BYTES {limit:,}"
+        )
 
     def _bind(self, message: Envelope, attempt: int) -> None:
         # Each delivery runs in its own task, hence its own context copy: binding without the
@@ -391,6 +414,21 @@ class Consumer:
             log.warning("dead_lettered", error_class=type(exc).__name__, reason=reason)
         else:
             log.error("dead_lettered", error_class=type(exc).__name__)
+
+
+def _empty_outcome(message: Envelope, result: Sequence[Envelope] | None) -> str:
+    """`skipped_<reason>` (logged with the record id) for a `Skipped`, else `handled`."""
+    if not isinstance(result, Skipped):
+        return "handled"
+    log.info(
+        "skipped",
+        outcome=result.outcome,
+        detail=result.detail,
+        message_id=message.message_id,
+        flow=message.flow,
+        record_id=message.source.record_id,
+    )
+    return result.outcome
 
 
 def _copy(delivery: Delivery, exchange: str, routing_key: str, headers: dict[str, Any]) -> Outgoing:

@@ -60,6 +60,12 @@ class InvalidMessage(PermanentError):
     """The body cannot be decoded, or does not validate against its contract."""
 
 
+class RecordTooLarge(InvalidMessage):
+    """The message is over the size limit (`MAX_RECORD_BYTES`); the reason names the record, its
+    size and the limit. A record that large cannot be a real case: it is kept for an admin
+    rather than pushed through every stage and into the targets."""
+
+
 class PartlyFailed(PermanentError):
     """One part of a message failed for good while its other outputs are fine.
 

@@ -24,7 +24,7 @@ class ConsumerMetrics:
         self.messages = Counter(
             "casebridge_messages",
             "Messages finished by the consumer wrapper, by queue and outcome"
-            " (handled, superseded, retried, dead_lettered, requeued).",
+            " (handled, skipped_<reason>, superseded, parked, retried, dead_lettered, requeued).",
             ["queue", "outcome"],
             registry=registry,
         )

@@ -44,5 +44,6 @@ def bootstrap(
         stage="transformer",
         prefetch=settings.prefetch,
         max_attempts=settings.max_attempts,
+        max_record_bytes=settings.max_record_bytes,
     )
     return ConsumingService(transport, topology, [consumer])

@@ -16,3 +16,9 @@ class Settings(BrokerSettings, LoggingSettings, HealthSettings):
         default=None,
         description="Directory whose mapping files override the packaged ones (e.g. a ConfigMap).",
     )
+    max_record_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest raw record (encoded message bytes) the transformer maps; a larger"
+        " one is dead-lettered with its record id, size and this limit.",
+    )

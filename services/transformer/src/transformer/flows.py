@@ -11,13 +11,18 @@ from transformer.cambodia import CambodiaTables, map_c0, map_c1, map_c2
 from transformer.ona import map_o1
 from transformer.ona.tables import OnaTables, packaged_ona_tables
 from transformer.progres import ProgresTables, load_progres_tables, map_p1, map_p2, map_p3, map_p4
+from transformer.shapes import check_shape
 
-#: A flow's mapping: one raw record -> the commands it implies (possibly none).
+#: A flow's mapping: one raw record -> the commands it implies, or `Skipped` and why there are none.
 FlowMapper = Callable[[RawRecord], Sequence[UpsertCommand]]
 
 
 class FlowRouter:
-    """Dispatches raw records to their flow's mapper; a plain (sync) consumer handler."""
+    """Dispatches raw records to their flow's mapper; a plain (sync) consumer handler.
+
+    The payload's shape is checked first (`transformer.shapes`), so a mapper only ever reads
+    fields of the types it assumes: a wrong type is a `MalformedRecord` naming the field.
+    """
 
     def __init__(self, mappers: Mapping[str, FlowMapper]) -> None:
         self._mappers = dict(mappers)
@@ -36,6 +41,7 @@ class FlowRouter:
                 f"no mapping for flow {message.flow!r} in this transformer"
                 f" (it maps: {', '.join(self.flows) or 'none yet'})"
             )
+        check_shape(message)
         return mapper(message)
 
 

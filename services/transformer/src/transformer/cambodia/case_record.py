@@ -138,7 +138,7 @@ def _location(client: Client) -> str | None:
     """The village code without leading zeros, as Primero stores it; null without a code."""
     code = client.get("location_current_village_code") or client.get("address_current_village_code")
     text = str(code or "").strip()
-    return str(int(text)) if text.isdigit() else None
+    return str(int(text)) if text.isascii() and text.isdigit() else None
 
 
 def _risk_level(client: Client, tables: CambodiaTables) -> str:

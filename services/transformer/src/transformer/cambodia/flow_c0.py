@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from casebridge.messages import RawRecord, UpsertCommand
+from casebridge.skips import Skipped, SkipReason
 from transformer.cambodia.commands import CommandMaker
 from transformer.cambodia.tables import CambodiaTables
 from transformer.mapping_gap import MappingGap
@@ -13,8 +15,8 @@ from transformer.mapping_gap import MappingGap
 _PASSED_THROUGH = (("oscar_short_id", "slug"), ("mosvy_number", "mosvy_number"))
 
 
-def map_c0(raw: RawRecord, tables: CambodiaTables) -> list[UpsertCommand]:
-    """A `case_update` for a client OSCaR already links to a Primero case; nothing otherwise.
+def map_c0(raw: RawRecord, tables: CambodiaTables) -> Sequence[UpsertCommand]:
+    """A `case_update` for a client OSCaR already links to a Primero case; `Skipped` otherwise.
 
     OSCaR refuses a second referral unless it carries the global id, so Primero must hold it
     before Flow 1 runs. Unlinked clients are Flow 2's business (which may create cases); this
@@ -23,7 +25,10 @@ def map_c0(raw: RawRecord, tables: CambodiaTables) -> list[UpsertCommand]:
     client = raw.payload
     case_id = client.get("external_id")
     if not case_id:
-        return []
+        return Skipped(
+            SkipReason.NOT_APPLICABLE,
+            f"OSCaR client {raw.source.record_id} is not linked to a Primero case (no external_id)",
+        )
     global_id = client.get("global_id")
     if not global_id:
         raise MappingGap(f"OSCaR client linked to case {case_id} has no global_id")

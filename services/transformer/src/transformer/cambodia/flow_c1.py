@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from casebridge.messages import RawRecord, UpsertCommand
+from casebridge.skips import Skipped, SkipReason
 from transformer.cambodia.commands import CommandMaker
 from transformer.cambodia.decisions import decision_items
 from transformer.cambodia.links import link_item
@@ -13,7 +16,7 @@ from transformer.mapping_gap import MappingGap, commands_or_gaps
 OSCAR = "oscar"
 
 
-def map_c1(raw: RawRecord, tables: CambodiaTables) -> list[UpsertCommand]:
+def map_c1(raw: RawRecord, tables: CambodiaTables) -> Sequence[UpsertCommand]:
     """Apply the three Flow 1 selections to one case: new referrals, decisions, links.
 
     Each referred service, the decisions and the link are separate parts: a gap in one part
@@ -39,6 +42,12 @@ def map_c1(raw: RawRecord, tables: CambodiaTables) -> list[UpsertCommand]:
     link = link_item(case)
     if link is not None:
         commands.append(
-            make(OSCAR, "update_links", {"global_id": link["global_id"]}, {"data": [link]})
+            make(OSCAR, "update_links", {"global_id": str(link["global_id"])}, {"data": [link]})
+        )
+    if not commands and not gaps:
+        return Skipped(
+            SkipReason.NOT_APPLICABLE,
+            f"case {case_ref} has no in-progress referral to OSCaR, no decision on an OSCaR"
+            " referral and no oscar_number to link",
         )
     return commands_or_gaps(commands, gaps)

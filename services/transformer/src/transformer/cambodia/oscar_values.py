@@ -39,7 +39,7 @@ def oscar_referral_id(value: Any) -> int | None:
     text = str(value).strip() if value is not None else ""
     digits = ""
     for char in text:
-        if not char.isdigit():
+        if not ("0" <= char <= "9"):
             break
         digits += char
     number = int(digits) if digits else 0

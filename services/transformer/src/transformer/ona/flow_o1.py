@@ -141,7 +141,7 @@ def _age(value: Any, case_id: str) -> int | None:
         raise MappingGap(f"age of case {case_id} is not a whole number")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     if isinstance(value, float) and value.is_integer():
         return int(value)

@@ -22,11 +22,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
+
 from casebridge.ids import deterministic_id
 from casebridge.messages import RawRecord, UpsertCommand
 from casebridge.source_dates import parse_date
 from transformer.mapping_gap import MappingGap
 from transformer.progres.tables import ProgresTables
+from transformer.shapes import P1Intervention, violations
 
 PRODUCER = "transformer"
 SERVICE = "interventiontype.progres_description"
@@ -85,6 +88,11 @@ def map_p1(raw: RawRecord, tables: ProgresTables) -> list[UpsertCommand]:
 
 def _rejection(item: dict[str, Any], number: str, tables: ProgresTables) -> str | None:
     """The reason an intervention cannot go to Primero, in the words the classifier reads."""
+    try:
+        P1Intervention.model_validate(item)
+    except ValidationError as exc:
+        # Wrong types are invalid data, as for the old job (which crashed on them).
+        return f"invalid data (TypeError) in intervention {number}: {violations(exc)}"
     service = item.get(SERVICE)
     if service not in tables.services_to_primero:
         return (

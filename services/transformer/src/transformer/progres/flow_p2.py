@@ -13,17 +13,19 @@ decision (a new status) is sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from casebridge.messages import RawRecord, UpsertCommand
+from casebridge.skips import Skipped, SkipReason
 from transformer.mapping_gap import MappingGap
 from transformer.progres.tables import ProgresTables
 
 PRODUCER = "transformer"
 
 
-def map_p2(raw: RawRecord, tables: ProgresTables) -> list[UpsertCommand]:
-    """Decision commands for one Primero case (possibly none)."""
+def map_p2(raw: RawRecord, tables: ProgresTables) -> Sequence[UpsertCommand]:
+    """Decision commands for one Primero case; `Skipped` when it has no decided proGres row."""
     case = raw.payload
     commands = []
     for row in case.get("services_section") or []:
@@ -53,6 +55,12 @@ def map_p2(raw: RawRecord, tables: ProgresTables) -> list[UpsertCommand]:
                 producer=PRODUCER,
                 mapping_version=tables.version,
             )
+        )
+    if not commands:
+        return Skipped(
+            SkipReason.NOT_APPLICABLE,
+            f"Primero case {raw.source.record_id} has no accepted or rejected external referral"
+            " with a progres_interventionnumber",
         )
     return commands
 

@@ -10,9 +10,11 @@ not sent. One `progres` `referral` command per service, keyed by the DTP id
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from casebridge.messages import RawRecord, UpsertCommand
+from casebridge.skips import Skipped, SkipReason
 from transformer.mapping_gap import MappingGap
 from transformer.progres.tables import ProgresTables
 
@@ -24,8 +26,9 @@ def dtp_referral_id(case_id: str, unique_id: str) -> str:
     return f"{case_id}#{unique_id[-12:]}"
 
 
-def map_p3(raw: RawRecord, tables: ProgresTables) -> list[UpsertCommand]:
-    """Referral commands for one Primero case (possibly none)."""
+def map_p3(raw: RawRecord, tables: ProgresTables) -> Sequence[UpsertCommand]:
+    """Referral commands for one Primero case; `Skipped` when no referral points at a UNHCR
+    service."""
     case = raw.payload
     referred = {
         str(r.get("service_record_id"))
@@ -54,6 +57,12 @@ def map_p3(raw: RawRecord, tables: ProgresTables) -> list[UpsertCommand]:
                 producer=PRODUCER,
                 mapping_version=tables.version,
             )
+        )
+    if not commands:
+        return Skipped(
+            SkipReason.NOT_APPLICABLE,
+            f"Primero case {raw.source.record_id} has no UNHCR-implemented service that a"
+            " referral points at",
         )
     return commands
 
