@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from casebridge import headers as h
+from casebridge.confirms import all_confirmed
 from casebridge.errors import (
     InvalidMessage,
     PartlyFailed,
@@ -180,23 +181,17 @@ class Consumer:
             return
         self._sync_in_flight += 1
         self._sync_idle.clear()
-        remaining = len(outputs)
-        first_error: BaseException | None = None
 
-        def confirmed(error: BaseException | None) -> None:
-            nonlocal remaining, first_error
-            remaining -= 1
-            first_error = first_error or error
-            if remaining:
-                return
+        def all_settled(error: BaseException | None) -> None:
             self._sync_in_flight -= 1
             if not self._sync_in_flight:
                 self._sync_idle.set()
-            if first_error is None:
+            if error is None:
                 self._finish(delivery, "handled", started)
             else:
-                self._fail_later(delivery, started, message, first_error, attempt)
+                self._fail_later(delivery, started, message, error, attempt)
 
+        confirmed = all_confirmed(len(outputs), all_settled)
         for out in outputs:
             self._transport.publish_then(out, confirmed)
 
