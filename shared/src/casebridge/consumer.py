@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from casebridge import headers as h
+from casebridge.background import BackgroundTasks
 from casebridge.confirms import all_confirmed
 from casebridge.errors import (
     InvalidMessage,
@@ -91,7 +92,9 @@ class Consumer:
         self._mapping_version = mapping_version
         self._metrics = metrics or ConsumerMetrics.default()
         self._handle: ConsumerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: In-flight deliveries (async handlers, failures of sync ones); the resume after a pause.
+        self._tasks = BackgroundTasks(f"consumer:{queue}")
+        self._pauses = BackgroundTasks(f"consumer:{queue}")
 
     @property
     def in_flight(self) -> int:
@@ -130,9 +133,10 @@ class Consumer:
             return
         self._paused = True
         log.warning("consumer_paused", queue=self._queue.name, seconds=seconds)
-        loop = asyncio.get_running_loop()
         handle = self._handle
-        self._resume_task = loop.create_task(self._pause_then_resume(handle, seconds))
+        self._resume_task = self._pauses.spawn(
+            self._pause_then_resume(handle, seconds), name="resume"
+        )
 
     async def _pause_then_resume(self, handle: ConsumerHandle, seconds: float) -> None:
         await handle.cancel()
@@ -155,9 +159,7 @@ class Consumer:
 
     def _on_delivery(self, delivery: Delivery) -> None:
         if self._is_async:
-            task = asyncio.get_running_loop().create_task(self._process(delivery))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._process(delivery), name="deliver")
         else:
             self._process_now(delivery)
 
@@ -204,9 +206,7 @@ class Consumer:
         attempt: int,
     ) -> None:
         work = self._settle(delivery, started, self._failed(delivery, message, exc, attempt))
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(work, name="settle-failure")
 
     def _finish(self, delivery: Delivery, outcome: str, started: float) -> None:
         delivery.ack()
