@@ -19,6 +19,7 @@ fmt: sync
 lint: sync
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports  # the architecture contracts of pyproject.toml [tool.importlinter]
 
 # Every import package under a src/ folder of the workspace, type-checked as installed.
 MYPY_PACKAGES = $(foreach d,$(wildcard shared/src/*/ services/*/src/*/ simulators/*/src/*/ cli/src/*/ localmode/src/*/),-p $(notdir $(patsubst %/,%,$(d))))

@@ -18,6 +18,8 @@ from typing import Any
 import structlog
 
 from casebridge import headers as h
+from casebridge.background import BackgroundTasks
+from casebridge.confirms import all_confirmed
 from casebridge.errors import (
     InvalidMessage,
     PartlyFailed,
@@ -97,7 +99,9 @@ class Consumer:
         self._metrics = metrics or ConsumerMetrics.default()
         self._max_record_bytes = max_record_bytes
         self._handle: ConsumerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: In-flight deliveries (async handlers, failures of sync ones); the resume after a pause.
+        self._tasks = BackgroundTasks(f"consumer:{queue}")
+        self._pauses = BackgroundTasks(f"consumer:{queue}")
 
     @property
     def in_flight(self) -> int:
@@ -136,9 +140,10 @@ class Consumer:
             return
         self._paused = True
         log.warning("consumer_paused", queue=self._queue.name, seconds=seconds)
-        loop = asyncio.get_running_loop()
         handle = self._handle
-        self._resume_task = loop.create_task(self._pause_then_resume(handle, seconds))
+        self._resume_task = self._pauses.spawn(
+            self._pause_then_resume(handle, seconds), name="resume"
+        )
 
     async def _pause_then_resume(self, handle: ConsumerHandle, seconds: float) -> None:
         await handle.cancel()
@@ -161,9 +166,7 @@ class Consumer:
 
     def _on_delivery(self, delivery: Delivery) -> None:
         if self._is_async:
-            task = asyncio.get_running_loop().create_task(self._process(delivery))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._process(delivery), name="deliver")
         else:
             self._process_now(delivery)
 
@@ -189,23 +192,17 @@ class Consumer:
             return
         self._sync_in_flight += 1
         self._sync_idle.clear()
-        remaining = len(outputs)
-        first_error: BaseException | None = None
 
-        def confirmed(error: BaseException | None) -> None:
-            nonlocal remaining, first_error
-            remaining -= 1
-            first_error = first_error or error
-            if remaining:
-                return
+        def all_settled(error: BaseException | None) -> None:
             self._sync_in_flight -= 1
             if not self._sync_in_flight:
                 self._sync_idle.set()
-            if first_error is None:
+            if error is None:
                 self._finish(delivery, "handled", started)
             else:
-                self._fail_later(delivery, started, message, first_error, attempt)
+                self._fail_later(delivery, started, message, error, attempt)
 
+        confirmed = all_confirmed(len(outputs), all_settled)
         for out in outputs:
             self._transport.publish_then(out, confirmed)
 
@@ -218,9 +215,7 @@ class Consumer:
         attempt: int,
     ) -> None:
         work = self._settle(delivery, started, self._failed(delivery, message, exc, attempt))
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(work, name="settle-failure")
 
     def _finish(self, delivery: Delivery, outcome: str, started: float) -> None:
         delivery.ack()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 
+from casebridge.confirms import all_confirmed, into_future
 from casebridge.messages import Envelope, MessageRegistry
 from casebridge.topology import Topology
 from casebridge.transport import Outgoing, Transport
@@ -46,25 +47,8 @@ class MessagePublisher:
         together (outside the transport's window), so keep batches page-sized. The future fails
         with the first error only after every message has settled.
         """
-        loop = asyncio.get_running_loop()
-        settled: asyncio.Future[None] = loop.create_future()
-        remaining = len(messages)
-        first_error: list[BaseException] = []
-        if remaining == 0:
-            settled.set_result(None)
-            return settled
-
-        def done(error: BaseException | None) -> None:
-            nonlocal remaining
-            if error is not None and not first_error:
-                first_error.append(error)
-            remaining -= 1
-            if remaining == 0 and not settled.done():
-                if first_error:
-                    settled.set_exception(first_error[0])
-                else:
-                    settled.set_result(None)
-
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done = all_confirmed(len(messages), into_future(settled))
         for message in messages:
             try:
                 self._transport.publish_then(message, done)

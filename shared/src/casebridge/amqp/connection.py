@@ -12,6 +12,7 @@ from pika.adapters.asyncio_connection import AsyncioConnection
 
 from casebridge.amqp.channel import AsyncChannel
 from casebridge.amqp.wire import FastConnection
+from casebridge.background import BackgroundTasks
 from casebridge.errors import BrokerUnavailable
 
 log = structlog.get_logger(__name__)
@@ -42,7 +43,7 @@ class AmqpConnection:
         self._ready = asyncio.Event()
         self._closing = False
         self._listeners: list[ReconnectListener] = []
-        self._reconnect_task: asyncio.Task[None] | None = None
+        self._background = BackgroundTasks("amqp-connection")
 
     @property
     def is_ready(self) -> bool:
@@ -82,10 +83,7 @@ class AmqpConnection:
     async def close(self) -> None:
         """Close for good; no reconnect follows."""
         self._closing = True
-        if self._reconnect_task is not None:
-            self._reconnect_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reconnect_task
+        await self._background.cancel_all()
         conn = self._conn
         if conn is not None and not (conn.is_closed or conn.is_closing):
             closed = asyncio.get_running_loop().create_future()
@@ -145,7 +143,7 @@ class AmqpConnection:
         if self._closing or not was_ready:
             return
         log.warning("broker_connection_lost", reason=repr(reason))
-        self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
+        self._background.spawn(self._reconnect(), name="reconnect")
 
     async def _reconnect(self) -> None:
         while not self._closing:

@@ -8,9 +8,7 @@ once *its* message is confirmed, so callers keep exact at-least-once semantics.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,14 +19,12 @@ from pika.spec import Basic
 
 from casebridge.amqp.channel import AsyncChannel, describe_close
 from casebridge.amqp.connection import AmqpConnection
+from casebridge.background import BackgroundTasks
+from casebridge.confirms import into_future
 from casebridge.errors import BrokerUnavailable, PublishNotConfirmed, Unroutable
-from casebridge.transport import Outgoing
+from casebridge.transport import ConfirmCallback, Outgoing
 
 log = structlog.get_logger(__name__)
-
-
-#: Called once with None (confirmed) or the error.
-ConfirmCallback = Callable[[BaseException | None], None]
 
 
 @dataclass(eq=False, slots=True)
@@ -68,6 +64,7 @@ class ConfirmingPublisher:
         self._order: deque[int] = deque()
         self._unsent: list[_Pending] = []
         self._sweeper: asyncio.Task[None] | None = None
+        self._background = BackgroundTasks("publisher")
         connection.on_reconnect(self._reopen)
 
     async def start(self) -> None:
@@ -78,16 +75,7 @@ class ConfirmingPublisher:
         """Publish and wait for the broker's confirm (see the class docstring for failures)."""
         async with self._window:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-            def done(error: BaseException | None) -> None:
-                if future.done():
-                    return
-                if error is None:
-                    future.set_result(None)
-                else:
-                    future.set_exception(error)
-
-            self.publish_then(message, done)
+            self.publish_then(message, into_future(future))
             await future
 
     def publish_then(self, message: Outgoing, on_done: ConfirmCallback) -> None:
@@ -98,7 +86,7 @@ class ConfirmingPublisher:
         loop = asyncio.get_running_loop()
         entry = _Pending(message, on_done, loop.time() + self._timeout_s)
         if self._sweeper is None:
-            self._sweeper = loop.create_task(self._sweep())
+            self._sweeper = self._background.spawn(self._sweep(), name="confirm-sweeper")
         if self._ready.is_set():
             self._send(entry)
         else:
@@ -130,8 +118,7 @@ class ConfirmingPublisher:
     async def close(self) -> None:
         """Close the channel; callers still waiting get PublishNotConfirmed."""
         self._ready.clear()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        await self._background.cancel_all()
         if self._channel is not None:
             self._channel.close()
         self._fail_all(PublishNotConfirmed("publisher closed before the broker confirmed"))
@@ -229,14 +216,16 @@ class ConfirmingPublisher:
             for entry in pending:
                 entry.resolve(error)
             if self._connection.is_ready:
-                asyncio.get_running_loop().create_task(self._reopen_quietly())
+                self._background.spawn(self._reopen_after_refusal(), name="reopen")
             return
         # Connection lost: keep them, in order, for re-publishing after the reconnect.
         self._unsent = pending + self._unsent
 
-    async def _reopen_quietly(self) -> None:
-        with contextlib.suppress(Exception):
+    async def _reopen_after_refusal(self) -> None:
+        try:
             await self._open()
+        except Exception as exc:  # the next reconnect opens it again; publishes wait until then
+            log.error("publisher_reopen_failed", error_class=type(exc).__name__)
 
     def _forget(self, entry: _Pending) -> None:
         for seq, other in list(self._pending.items()):

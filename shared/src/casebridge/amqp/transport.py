@@ -12,6 +12,7 @@ from casebridge.acks import AckTracker
 from casebridge.amqp.channel import AsyncChannel
 from casebridge.amqp.connection import AmqpConnection
 from casebridge.amqp.publisher import ConfirmingPublisher
+from casebridge.background import BackgroundTasks
 from casebridge.topology import Topology
 from casebridge.transport import (
     ConfirmCallback,
@@ -190,6 +191,7 @@ class _AmqpConsumer(ConsumerHandle):
         self._epoch = 0
         self._tag: str | None = None
         self._cancelled = False
+        self._background = BackgroundTasks(f"consumer:{queue}")
         transport.connection.on_reconnect(self._resubscribe)
 
     async def start(self) -> None:
@@ -238,6 +240,7 @@ class _AmqpConsumer(ConsumerHandle):
         if self._cancelled:
             return
         self._cancelled = True
+        await self._background.cancel_all()
         channel = self._channel
         if channel is not None and channel.is_open and self._tag is not None:
             with contextlib.suppress(Exception):
@@ -257,7 +260,7 @@ class _AmqpConsumer(ConsumerHandle):
         if self._transport.connection.is_ready:
             # The broker closed only this channel (e.g. an ack for an unknown tag): subscribe again.
             log.error("consumer_channel_closed", queue=self.queue, reason=repr(reason))
-            asyncio.get_running_loop().create_task(self._resubscribe(delay_s=1.0))
+            self._background.spawn(self._resubscribe(delay_s=1.0), name="resubscribe")
 
     async def _resubscribe(self, delay_s: float = 0.0) -> None:
         if self._cancelled:
