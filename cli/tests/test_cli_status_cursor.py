@@ -59,6 +59,7 @@ def test_cursor_reset_is_audited(admin: Admin) -> None:
         ("cursor.reset", "alice@mosvy", 1),
     ]
     assert entries[0].detail == {
+        "prefix": admin.prefix,
         "name": "primero:c1-cases",
         "from": "2026-01-02T03:04:05.000Z",
         "to": "2025-12-01",
