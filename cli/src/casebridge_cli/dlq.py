@@ -31,6 +31,7 @@ from casebridge import admin_amqp, intents
 from casebridge import headers as h
 from casebridge.control import open_control_store
 from casebridge.messages import DeadLetter, UpsertCommand, default_registry
+from casebridge.startup import CONFIG, StartupError
 from casebridge.topology import Topology
 from casebridge_cli import admin
 
@@ -159,7 +160,10 @@ def _dlqs(topology: Topology, queue: str | None) -> list[str]:
     prefix = topology.raw_exchange.rsplit(".", 1)[0]
     wanted = {queue, f"{prefix}.{queue}", queue.removesuffix(".dlq")}
     chosen = [topology.work_queues[n].dlq for n in names if n in wanted]
-    return chosen or [f"{queue}.dlq" if not queue.endswith(".dlq") else queue]
+    if not chosen:
+        known = ", ".join(n.removeprefix(f"{prefix}.") for n in names)
+        raise StartupError(f"unknown work queue {queue!r}; known: {known}", CONFIG)
+    return chosen
 
 
 #: Message ids an audit entry lists; past this, the entry says how many were left out.
@@ -395,6 +399,8 @@ def replay_properties(held: Held) -> pika.BasicProperties:
 def run_replay(args: argparse.Namespace) -> int:
     config = admin.settings()
     topology = admin.topology(config)
+    if not args.dry_run:
+        admin.control_url(config)  # a replay the audit log cannot record does not start
     replayed: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     intents = IntentEraser(config) if args.resend and not args.dry_run else None

@@ -123,7 +123,7 @@ def _one(exc: BaseException) -> StartupError | None:
         return _broker_unavailable(str(exc))
     if name == "AMQPConnectionError" and module.startswith("pika"):
         return StartupError("cannot connect to the broker at RABBITMQ_URL", UNREACHABLE)
-    if name == "ConfigurationError" and module.startswith("casebridge"):
+    if _casebridge_kind(exc, "ConfigurationError"):
         return StartupError(f"refused by the target: {_first_line(exc)}", CONFIG)
     if module.startswith("sqlalchemy") and name in ("OperationalError", "InterfaceError"):
         return StartupError(
@@ -133,11 +133,23 @@ def _one(exc: BaseException) -> StartupError | None:
         return StartupError(f"CONTROL_DATABASE_URL is malformed: {_first_line(exc)}", CONFIG)
     if module.startswith("httpx") and name.endswith(("ConnectError", "ConnectTimeout")):
         return StartupError(f"cannot reach {_request_url(exc)}: {_first_line(exc)}", UNREACHABLE)
+    if name == "ClientConnectorError" and module.startswith("aiohttp"):
+        where = f"{getattr(exc, 'host', '?')}:{getattr(exc, 'port', '?')}"
+        return StartupError(f"cannot reach {where}: connection refused or no route", UNREACHABLE)
+    if _casebridge_kind(exc, "TransientError"):
+        return StartupError(f"{_first_line(exc)} (retrying later may help)", UNREACHABLE)
     if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
         return StartupError(f"cannot listen: address already in use ({_first_line(exc)})", CONFIG)
     if isinstance(exc, ConnectionRefusedError):
         return StartupError(f"connection refused ({_first_line(exc)})", UNREACHABLE)
     return None
+
+
+def _casebridge_kind(exc: BaseException, kind: str) -> bool:
+    """Whether `exc` is a casebridge error of `kind` (by name: no import of the taxonomy here)."""
+    return any(
+        c.__name__ == kind and c.__module__.startswith("casebridge") for c in type(exc).__mro__
+    )
 
 
 def _settings_error(exc: BaseException) -> StartupError:
@@ -184,3 +196,10 @@ def exit_with(program: str, error: StartupError) -> NoReturn:
     """Print `error` as one line and exit with its status."""
     print(f"{program}: {error.message}", file=sys.stderr)
     sys.exit(error.status)
+
+
+def check_settings(settings: object) -> None:
+    """Checks a service makes before opening anything: the broker URL is an AMQP URL."""
+    url = getattr(settings, "rabbitmq_url", None)
+    if getattr(settings, "transport", "amqp") == "amqp" and url is not None:
+        check_amqp_url(url.get_secret_value())
