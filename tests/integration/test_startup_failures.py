@@ -72,7 +72,8 @@ def test_broker_connection_refused() -> None:
 def test_broker_authentication_refused(rabbitmq_url: str, service: str) -> None:
     url = rabbitmq_url.replace("guest:guest@", "guest:wrong@")
     assert url != rabbitmq_url
-    line = refused_with(start(service, RABBITMQ_URL=url), service, CONFIG, "refused the credentials")
+    result = start(service, RABBITMQ_URL=url)
+    line = refused_with(result, service, CONFIG, "refused the credentials")
     assert "wrong" not in line
 
 

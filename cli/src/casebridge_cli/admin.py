@@ -259,19 +259,31 @@ def emit(
     from rich.console import Console
     from rich.table import Table
 
+    texts = [["" if v is None else str(v) for v in row] for row in rows]
+    shown = _terminal_width() if sys.stdout.isatty() else max(_terminal_width(), 160)
+    total = min(shown, width) if width else shown
     table = Table(title=title)
-    for name in columns:
+    for index, name in enumerate(columns):
         table.add_column(
             name,
             justify="right" if name in _NUMERIC else "left",
             overflow="ellipsis" if name == clip else "fold",
             no_wrap=name == clip,
-            ratio=1 if name == clip else None,
+            max_width=_room(columns, texts, index, total) if name == clip else None,
         )
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    shown = _terminal_width() if sys.stdout.isatty() else max(_terminal_width(), 160)
-    Console(width=min(shown, width) if width else shown).print(table)
+    for row in texts:
+        table.add_row(*row)
+    Console(width=total).print(table)
+
+
+def _room(columns: Sequence[str], texts: list[list[str]], clipped: int, total: int) -> int:
+    """What the other columns leave of `total` (each cell has 3 characters of padding and rule)."""
+    others = sum(
+        max([len(columns[i]), *(len(row[i]) for row in texts)]) + 3
+        for i in range(len(columns))
+        if i != clipped
+    )
+    return max(10, total - others - 4)
 
 
 #: Columns a listing meant for a terminal (dlq list, audit) fits in.
