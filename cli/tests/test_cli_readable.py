@@ -27,7 +27,7 @@ def test_dlq_list_fits_100_columns_and_wide_or_json_keep_the_full_id(admin: Admi
     assert "c1" in rows[0]
     assert LONG_ID not in out
 
-    assert [d["message_id"] for d in admin.run_json("dlq", "list")][0] == LONG_ID
+    assert next(d["message_id"] for d in admin.run_json("dlq", "list")) == LONG_ID
     code, out, _ = admin.run("dlq", "list", "--wide", "--plain")
     assert LONG_ID in out
     # The short id is what `show` and `replay` take.
