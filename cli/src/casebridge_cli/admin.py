@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from casebridge import admin_amqp
 from casebridge.control import AuditEntry, ControlStoreSettings, SqlControlStore, open_control_store
 from casebridge.settings import BrokerSettings
-from casebridge.startup import CONFIG, StartupError
+from casebridge.startup import CONFIG, StartupError, describe
 from casebridge.topology import DEFAULT_TARGETS, Topology
 from casebridge.transports import topology_from
 
@@ -111,10 +111,7 @@ def audit(
         try:
             audit(config, args, action, count, detail)
         except Exception as exc:
-            print(
-                f"casebridge: warning: audit log not written ({type(exc).__name__})",
-                file=sys.stderr,
-            )
+            print(f"casebridge: warning: audit log not written: {why(exc)}", file=sys.stderr)
         return
 
     async def write() -> None:
@@ -306,6 +303,12 @@ def _terminal_width() -> int:
         return os.get_terminal_size().columns
     except OSError:
         return 160
+
+
+def why(exc: BaseException) -> str:
+    """One line for a failure: the expected ones described, anything else by its class."""
+    found = describe(exc)
+    return found.message if found is not None else type(exc).__name__
 
 
 def fail(message: str, status: int = 1) -> int:

@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             cursors, breakers, problems = asyncio.run(from_store(config))
         except Exception as exc:
-            status = admin.fail(f"control store unreachable ({type(exc).__name__})")
+            status = admin.fail(f"control store not read: {admin.why(exc)}")
             args.no_store = True
     open_breakers = [b for b in breakers if b.state in OPEN_STATES]
     admin.audit(
