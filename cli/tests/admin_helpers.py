@@ -121,6 +121,9 @@ class Admin:
                     return out
                 out.append((props, body))
 
+    def create_store(self) -> None:
+        asyncio.run(_open_and_close(self.control_url))
+
     def audit_log(self) -> list[AuditEntry]:
         async def read() -> list[AuditEntry]:
             store = await open_control_store(self.control_url)
@@ -197,6 +200,11 @@ class Admin:
                 conn.close()
 
 
+async def _open_and_close(url: str) -> None:
+    store = await open_control_store(url)
+    await store.close()
+
+
 def declare(url: str, topology: Topology) -> None:
     """Declare a topology with a blocking channel (what the services do at start-up)."""
     conn = pika.BlockingConnection(pika.URLParameters(url))
@@ -226,4 +234,5 @@ def make_admin(
     monkeypatch.setenv("CASEBRIDGE_ACTOR", "alice@mosvy")
     admin = Admin(rabbitmq_url, prefix, control, capsys)
     declare(rabbitmq_url, admin.topology)
+    admin.create_store()  # as the services do: the command itself never creates one
     return admin

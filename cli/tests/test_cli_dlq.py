@@ -25,9 +25,13 @@ def test_list_shows_metadata_only_and_leaves_the_dlq_as_it_was(admin: Admin) -> 
     assert code == 0, err
     assert "msg-1" in out
     assert "msg-2" in out
-    assert "HttpStatusError" in out
+    assert "loader-oscar" in out  # the stage
     assert CHILD_NAME not in out
     assert "Chan" not in out
+    code, out, err = admin.run("dlq", "list", "--wide")
+    assert code == 0, err
+    assert "HttpStatusError" in out
+    assert CHILD_NAME not in out
 
     code, out, _ = admin.run("dlq", "list", "--plain", "--flow", "c2")
     assert "msg-2" in out
@@ -57,8 +61,8 @@ def test_list_shows_metadata_only_and_leaves_the_dlq_as_it_was(admin: Admin) -> 
     # Each listing is on record (who looked, with which filters, how many), never a payload.
     entries = admin.audit_log()
     assert {e.action for e in entries} == {"dlq.list"}
-    assert [e.count for e in entries][:2] == [2, 1]
-    assert entries[1].detail["flow"] == "c2"
+    assert [e.count for e in entries][:3] == [2, 2, 1]
+    assert entries[2].detail["flow"] == "c2"
     assert CHILD_NAME not in json.dumps([e.detail for e in entries])
 
 

@@ -156,12 +156,23 @@ def test_fetch_never_moves_a_cursor_forward_and_refuses_pushed_flows(admin: Admi
         C1: "2026-01-02T03:04:05.000Z",
         "oscar:clients": "2026-01-03T00:00:00+00:00",
     }
-    # o1 has two queries, neither fetched yet: nothing to lower.
-    o1 = admin.run_json("fetch", "--flow", "o1", "--since", "2d")
-    assert [(m["cursor"], m["to"]) for m in o1] == [
-        ("primero:o1-4.8", None),
-        ("primero:o1-4.11a", None),
+    # o1 has two queries, neither fetched yet: no silent "done"; the refusal says what the
+    # next pass will do, nothing changes; --create starts both at T.
+    code, out, err = admin.run("fetch", "--flow", "o1", "--since", "2026-01-03T00:00:00Z")
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "primero:o1-4.8, primero:o1-4.11a: no cursor yet" in err
+    assert "configured start" in err
+    assert "--create" in err
+    assert {c["name"] for c in admin.run_json("cursor", "show")} == {C1, "oscar:clients"}
+    o1 = admin.run_json("fetch", "--flow", "o1", "--since", "2026-01-03T00:00:00Z", "--create")
+    assert [(m["cursor"], m["from"], m["to"], m["result"]) for m in o1] == [
+        ("primero:o1-4.8", None, "2026-01-03T00:00:00.000Z", "created at T"),
+        ("primero:o1-4.11a", None, "2026-01-03T00:00:00.000Z", "created at T"),
     ]
+    shown = {c["name"]: c["value"] for c in admin.run_json("cursor", "show")}
+    assert shown["primero:o1-4.8"] == "2026-01-03T00:00:00.000Z"
 
     code, _, err = admin.run("fetch", "--flow", "p1", "--since", "2d")
     assert code == 2

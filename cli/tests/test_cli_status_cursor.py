@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
+from contextlib import closing
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import EntryPoint
@@ -59,6 +61,7 @@ def test_cursor_reset_is_audited(admin: Admin) -> None:
         ("cursor.reset", "alice@mosvy", 1),
     ]
     assert entries[0].detail == {
+        "prefix": admin.prefix,
         "name": "primero:c1-cases",
         "from": "2026-01-02T03:04:05.000Z",
         "to": "2025-12-01",
@@ -231,9 +234,10 @@ def test_status_lists_configuration_problems(admin: Admin) -> None:
 def test_status_shows_the_queues_when_the_control_store_is_down(
     admin: Admin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("")
-    monkeypatch.setenv("CONTROL_DATABASE_URL", f"sqlite+aiosqlite:///{blocker}/control.db")
+    with closing(socket.socket()) as s:  # a port nothing listens on: the database is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("CONTROL_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/control")
     code, out, err = admin.run("status", "--plain", "--sample", "0")
     assert code == 1
     assert admin.loader_queue("oscar") in out

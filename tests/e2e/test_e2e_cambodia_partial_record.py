@@ -45,7 +45,7 @@ async def test_the_referral_goes_and_the_undeliverable_decision_is_dead_lettered
     sims = pipeline.sims
     monkeypatch.setenv("RABBITMQ_URL", pipeline.rabbitmq_url)
     monkeypatch.setenv("TOPOLOGY_PREFIX", pipeline.prefix)
-    monkeypatch.setenv("CONTROL_DATABASE_URL", pipeline.store_url("admin"))
+    monkeypatch.setenv("CONTROL_DATABASE_URL", pipeline.store_url("loader-oscar"))
     monkeypatch.setenv("RETRY_DELAYS_S", json.dumps(list(pipeline.topology.work_queues[
         pipeline.transformer_queue].retry_delays)))  # fmt: skip
     monkeypatch.setenv("CASEBRIDGE_ACTOR", "ops@mosvy")

@@ -14,14 +14,17 @@ import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
-import pika
-from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.adapters.blocking_connection import BlockingConnection
 from pydantic import Field, SecretStr
+from sqlalchemy.engine import make_url
 
-from casebridge.control import AuditEntry, ControlStoreSettings, open_control_store
+from casebridge.amqp import admin as admin_amqp
+from casebridge.control import AuditEntry, ControlStoreSettings, SqlControlStore, open_control_store
 from casebridge.settings import BrokerSettings
+from casebridge.startup import CONFIG, StartupError, describe
 from casebridge.topology import DEFAULT_TARGETS, Topology
 from casebridge.transports import topology_from
 
@@ -108,14 +111,11 @@ def audit(
         try:
             audit(config, args, action, count, detail)
         except Exception as exc:
-            print(
-                f"casebridge: warning: audit log not written ({type(exc).__name__})",
-                file=sys.stderr,
-            )
+            print(f"casebridge: warning: audit log not written: {why(exc)}", file=sys.stderr)
         return
 
     async def write() -> None:
-        store = await open_control_store(config.control_database_url.get_secret_value())
+        store = await open_store(config)
         try:
             await store.audit(
                 AuditEntry(
@@ -123,7 +123,7 @@ def audit(
                     action=action,
                     at=datetime.now(UTC),
                     count=count,
-                    detail=detail,
+                    detail={"prefix": config.topology_prefix, **detail},
                 )
             )
         finally:
@@ -132,28 +132,77 @@ def audit(
     asyncio.run(write())
 
 
+def control_url(config: AdminSettings) -> str:
+    """The control store's URL, refusing to make one up: the CLI never creates a control store.
+
+    Unset, `CONTROL_DATABASE_URL` would default to a fresh local SQLite file, and every command
+    would answer from an empty store as if all were well. A SQLite file that does not exist is
+    refused too (naming it), since opening it would create it.
+    """
+    if "control_database_url" not in config.model_fields_set:
+        raise StartupError(
+            "CONTROL_DATABASE_URL is not set (the URL of the services' control store)", CONFIG
+        )
+    url = config.control_database_url.get_secret_value()
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise StartupError("CONTROL_DATABASE_URL is not a database URL", CONFIG) from None
+    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.exists():
+            raise StartupError(
+                f"no control store at {path.resolve()} (CONTROL_DATABASE_URL); the CLI does not"
+                " create one: point it at the file the services use",
+                CONFIG,
+            )
+    return url
+
+
+async def open_store(config: AdminSettings) -> SqlControlStore:
+    """The control store of `CONTROL_DATABASE_URL` (see `control_url`)."""
+    return await open_control_store(control_url(config))
+
+
 @contextlib.contextmanager
 def connection(config: AdminSettings) -> Iterator[BlockingConnection]:
     """A blocking connection to the broker, closed on exit (unacked messages go back)."""
-    params = pika.URLParameters(config.rabbitmq_url.get_secret_value())
-    conn = pika.BlockingConnection(params)
-    try:
+    with admin_amqp.connection(config.rabbitmq_url.get_secret_value()) as conn:
         yield conn
-    finally:
-        with contextlib.suppress(Exception):
-            conn.close()
 
 
-def queue_counts(conn: BlockingConnection, queue: str) -> tuple[int, int] | None:
-    """(ready messages, consumers) of a queue, or None when it does not exist."""
-    channel: BlockingChannel = conn.channel()
-    try:
-        declared = channel.queue_declare(queue, passive=True)
-    except pika.exceptions.ChannelClosedByBroker:
-        return None
-    with contextlib.suppress(Exception):
-        channel.close()
-    return int(declared.method.message_count), int(declared.method.consumer_count)
+queue_counts = admin_amqp.queue_counts
+
+
+def management(config: AdminSettings) -> admin_amqp.Management:
+    explicit = config.rabbitmq_management_url
+    return admin_amqp.Management.of(
+        config.rabbitmq_url.get_secret_value(),
+        None if explicit is None else explicit.get_secret_value(),
+    )
+
+
+def require_prefix(conn: BlockingConnection, config: AdminSettings, topology: Topology) -> None:
+    """Refuse a prefix under which no casebridge queue exists (a typo must not read as "0")."""
+    if any(queue_counts(conn, wq.dlq) is not None for wq in topology.work_queues.values()):
+        return
+    prefix = config.topology_prefix
+    listed, _ = management(config).queues()
+    if listed is None:
+        found = "the management API is not available to list the prefixes present"
+    else:
+        names = {str(q.get("name", "")) for q in listed}
+        prefixes = sorted(
+            {
+                n.removesuffix(".dlq").removesuffix(".transformer")
+                for n in names
+                if n.endswith((".transformer", ".transformer.dlq"))
+            }
+        )
+        found = f"prefixes found: {', '.join(prefixes)}" if prefixes else "no casebridge queues"
+    raise StartupError(
+        f"no casebridge queues with prefix {prefix!r} (TOPOLOGY_PREFIX); {found}", CONFIG
+    )
 
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
@@ -182,8 +231,14 @@ def emit(
     *,
     records: Any = None,
     title: str | None = None,
+    width: int | None = None,
+    clip: str | None = None,
 ) -> None:
-    """Print rows as JSON (`records`, or a list of objects), plain text, or a rich table."""
+    """Print rows as JSON (`records`, or a list of objects), plain text, or a rich table.
+
+    `width`: the table fits that many columns at most (and the terminal); the `clip` column is
+    cut short with an ellipsis instead of wrapping every row over several lines.
+    """
     if getattr(args, "json", False):
         document = (
             records if records is not None else [dict(zip(columns, r, strict=True)) for r in rows]
@@ -201,13 +256,35 @@ def emit(
     from rich.console import Console
     from rich.table import Table
 
+    texts = [["" if v is None else str(v) for v in row] for row in rows]
+    shown = _terminal_width() if sys.stdout.isatty() else max(_terminal_width(), 160)
+    total = min(shown, width) if width else shown
     table = Table(title=title)
-    for name in columns:
-        table.add_column(name, justify="right" if name in _NUMERIC else "left", overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    Console(width=max(_terminal_width(), 160) if not sys.stdout.isatty() else None).print(table)
+    for index, name in enumerate(columns):
+        table.add_column(
+            name,
+            justify="right" if name in _NUMERIC else "left",
+            overflow="ellipsis" if name == clip else "fold",
+            no_wrap=name == clip,
+            max_width=_room(columns, texts, index, total) if name == clip else None,
+        )
+    for row in texts:
+        table.add_row(*row)
+    Console(width=total).print(table)
 
+
+def _room(columns: Sequence[str], texts: list[list[str]], clipped: int, total: int) -> int:
+    """What the other columns leave of `total` (each cell has 3 characters of padding and rule)."""
+    others = sum(
+        max([len(columns[i]), *(len(row[i]) for row in texts)]) + 3
+        for i in range(len(columns))
+        if i != clipped
+    )
+    return max(10, total - others - 4)
+
+
+#: Columns a listing meant for a terminal (dlq list, audit) fits in.
+TABLE_WIDTH = 100
 
 _NUMERIC = {"attempts", "replays", "ready", "consumers", "count", "unacked", "failures",
             "in/s", "out/s", "net/s"}  # fmt: skip
@@ -226,6 +303,12 @@ def _terminal_width() -> int:
         return os.get_terminal_size().columns
     except OSError:
         return 160
+
+
+def why(exc: BaseException) -> str:
+    """One line for a failure: the expected ones described, anything else by its class."""
+    found = describe(exc)
+    return found.message if found is not None else type(exc).__name__
 
 
 def fail(message: str, status: int = 1) -> int:

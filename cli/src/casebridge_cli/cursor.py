@@ -12,7 +12,6 @@ import argparse
 import asyncio
 from typing import Any
 
-from casebridge.control import open_control_store
 from casebridge_cli import admin
 
 
@@ -35,7 +34,7 @@ def run_show(args: argparse.Namespace) -> int:
     config = admin.settings()
 
     async def read() -> list[list[Any]]:
-        store = await open_control_store(config.control_database_url.get_secret_value())
+        store = await admin.open_store(config)
         try:
             return [[c.name, c.value, c.updated_at.isoformat()] for c in await store.list_cursors()]
         finally:
@@ -51,7 +50,7 @@ def run_reset(args: argparse.Namespace) -> int:
     config = admin.settings()
 
     async def current() -> str | None:
-        store = await open_control_store(config.control_database_url.get_secret_value())
+        store = await admin.open_store(config)
         try:
             before = await store.get_cursor(args.name)
             return before.value if before else None
@@ -59,7 +58,7 @@ def run_reset(args: argparse.Namespace) -> int:
             await store.close()
 
     async def reset() -> None:
-        store = await open_control_store(config.control_database_url.get_secret_value())
+        store = await admin.open_store(config)
         try:
             if args.to is None:
                 await store.delete_cursor(args.name)

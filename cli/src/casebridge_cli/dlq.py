@@ -20,7 +20,7 @@ import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pika
@@ -29,8 +29,10 @@ from pydantic import ValidationError
 
 from casebridge import headers as h
 from casebridge import intents
+from casebridge.amqp import admin as admin_amqp
 from casebridge.control import open_control_store
 from casebridge.messages import DeadLetter, UpsertCommand, default_registry
+from casebridge.startup import CONFIG, StartupError
 from casebridge.topology import Topology
 from casebridge_cli import admin
 
@@ -38,6 +40,9 @@ from casebridge_cli import admin
 RETRY_HEADERS = (h.ATTEMPTS, h.FIRST_FAILURE, h.LAST_ERROR_CLASS, "x-death", "x-first-death-queue",
                  "x-first-death-reason", "x-first-death-exchange", "x-last-death-queue",
                  "x-last-death-reason", "x-last-death-exchange", "x-delivery-count")  # fmt: skip
+#: What `dlq list` shows by default, in at most LIST_WIDTH columns.
+SHORT_COLUMNS = ("id", "age", "flow", "stage", "reason")
+LIST_WIDTH = admin.TABLE_WIDTH
 COLUMNS = (
     "queue",
     "message_id",
@@ -69,7 +74,15 @@ def register(commands: Any) -> None:
     )
     sub = parser.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
 
-    listing = sub.add_parser("list", help="dead letters' metadata (never child data)")
+    listing = sub.add_parser(
+        "list",
+        help="dead letters' metadata (never child data)",
+        description="Short id (what `show` and `replay` take), age of the last failure, flow,"
+        f" stage and reason, in {LIST_WIDTH} columns; --wide: every field with full ids.",
+    )
+    listing.add_argument(
+        "--wide", action="store_true", help="full ids, queue, error class, attempts, times"
+    )
     _filters(listing)
     _limit(listing, "list at most N dead letters")
     admin.add_common(listing)
@@ -148,7 +161,10 @@ def _dlqs(topology: Topology, queue: str | None) -> list[str]:
     prefix = topology.raw_exchange.rsplit(".", 1)[0]
     wanted = {queue, f"{prefix}.{queue}", queue.removesuffix(".dlq")}
     chosen = [topology.work_queues[n].dlq for n in names if n in wanted]
-    return chosen or [f"{queue}.dlq" if not queue.endswith(".dlq") else queue]
+    if not chosen:
+        known = ", ".join(n.removeprefix(f"{prefix}.") for n in names)
+        raise StartupError(f"unknown work queue {queue!r}; known: {known}", CONFIG)
+    return chosen
 
 
 #: Message ids an audit entry lists; past this, the entry says how many were left out.
@@ -173,15 +189,9 @@ def scan(conn: BlockingConnection, channel: BlockingChannel, dlqs: list[str]) ->
     again) until the channel closes; the caller drops its body. Each DLQ is read at most as deep
     as its depth when its turn came, so new arrivals are not met.
     """
-    for dlq in dlqs:
-        counts = admin.queue_counts(conn, dlq)
-        if counts is None:
-            continue
-        for _ in range(counts[0]):
-            method, props, body = channel.basic_get(dlq, auto_ack=False)
-            if method is None:
-                break
-            yield Held(dlq, method.delivery_tag, props, body, _letter(body, props))
+    for got in admin_amqp.get_each(conn, channel, dlqs):
+        letter = _letter(got.body, got.properties)
+        yield Held(got.queue, got.delivery_tag, got.properties, got.body, letter)
 
 
 def _letter(body: bytes, props: pika.BasicProperties) -> DeadLetter:
@@ -209,7 +219,8 @@ def _letter(body: bytes, props: pika.BasicProperties) -> DeadLetter:
 
 def selected(letter: DeadLetter, args: argparse.Namespace) -> bool:
     """Whether the message id and filter options select this dead letter."""
-    if getattr(args, "message_id", None) and letter.message_id != args.message_id:
+    wanted = getattr(args, "message_id", None)
+    if wanted and not _same_id(str(letter.message_id or ""), wanted):
         return False
     if args.flow and letter.flow != args.flow:
         return False
@@ -223,14 +234,21 @@ def selected(letter: DeadLetter, args: argparse.Namespace) -> bool:
     return True
 
 
+#: Characters of a message id `dlq list` shows; `show` and `replay` take such a prefix.
+SHORT_ID = 12
+
+
+def _same_id(message_id: str, wanted: str) -> bool:
+    """The full id, or the short id `dlq list` shows (a prefix of at least SHORT_ID characters)."""
+    return message_id == wanted or (len(wanted) >= SHORT_ID and message_id.startswith(wanted))
+
+
 def _ids(ids: list[str]) -> dict[str, Any]:
     """Message ids for an audit entry, capped (the count says how many there were)."""
     return {"message_ids": ids[:AUDIT_IDS], "message_ids_left_out": max(0, len(ids) - AUDIT_IDS)}
 
 
 def _aware(when: datetime) -> datetime:
-    from datetime import UTC
-
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
@@ -271,16 +289,40 @@ def run_list(args: argparse.Namespace) -> int:
     config = admin.settings()
     topology = admin.topology(config)
     found: list[dict[str, Any]] = []
+    stages: list[str] = []
     with admin.connection(config) as conn, reading(conn) as channel:
+        admin.require_prefix(conn, config, topology)
         for item in scan(conn, channel, _dlqs(topology, args.queue)):
             if selected(item.letter, args):
                 found.append(metadata(item.letter))
+                stages.append(item.letter.stage)
                 if args.limit is not None and len(found) >= args.limit:
                     break
     admin.audit(config, args, "dlq.list", len(found), _filter_detail(args), required=False)
-    rows = [[m[c] for c in COLUMNS] for m in found]
-    admin.emit(args, COLUMNS, rows, records=found, title=f"dead letters: {len(rows)}")
+    title = f"dead letters: {len(found)}"
+    if args.wide or args.json:
+        rows = [[m[c] for c in COLUMNS] for m in found]
+        admin.emit(args, COLUMNS, rows, records=found, title=title)
+    else:
+        now = datetime.now(UTC)
+        rows = [_short(m, letter_stage, now) for m, letter_stage in zip(found, stages, strict=True)]
+        admin.emit(args, SHORT_COLUMNS, rows, title=title, width=LIST_WIDTH, clip="reason")
     return 0
+
+
+def _short(m: dict[str, Any], stage: str, now: datetime) -> list[Any]:
+    when = m["last_failure"] or m["first_failure"]
+    age = _age(now - _aware(datetime.fromisoformat(when))) if when else ""
+    return [str(m["message_id"] or "")[:SHORT_ID], age, m["flow"], stage, m["reason"]]
+
+
+def _age(delta: timedelta) -> str:
+    """A compact age: 45s, 12m, 5h, 3d."""
+    seconds = max(0, int(delta.total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -289,6 +331,7 @@ def run_show(args: argparse.Namespace) -> int:
     args.flow = args.error_class = args.since = None
     found: Held | None = None
     with admin.connection(config) as conn, reading(conn) as channel:
+        admin.require_prefix(conn, config, topology)
         for item in scan(conn, channel, _dlqs(topology, args.queue)):
             if selected(item.letter, args):
                 found = item
@@ -357,11 +400,14 @@ def replay_properties(held: Held) -> pika.BasicProperties:
 def run_replay(args: argparse.Namespace) -> int:
     config = admin.settings()
     topology = admin.topology(config)
+    if not args.dry_run:
+        admin.control_url(config)  # a replay the audit log cannot record does not start
     replayed: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     intents = IntentEraser(config) if args.resend and not args.dry_run else None
     try:
         with admin.connection(config) as conn, reading(conn) as channel:
+            admin.require_prefix(conn, config, topology)
             if not args.dry_run:
                 channel.confirm_delivery()
             for item in scan(conn, channel, _dlqs(topology, args.queue)):
@@ -384,8 +430,8 @@ def run_replay(args: argparse.Namespace) -> int:
                         # Default exchange, routing key = the work queue; mandatory: an
                         # unroutable message raises instead of vanishing. The DLQ copy goes
                         # only after the confirm (basic_publish waits for it).
-                        channel.basic_publish(
-                            "", letter.queue, item.body, replay_properties(item), mandatory=True
+                        admin_amqp.republish(
+                            channel, letter.queue, item.body, replay_properties(item)
                         )
                         channel.basic_ack(item.delivery_tag)
                     replayed.append(view)
@@ -438,6 +484,7 @@ def run_purge(args: argparse.Namespace) -> int:
     topology = admin.topology(config)
     args.message_id = None
     with admin.connection(config) as conn, reading(conn) as channel:
+        admin.require_prefix(conn, config, topology)
         # Held until the answer: exactly the messages counted are the ones deleted. Only their
         # delivery tags and ids are kept.
         chosen: list[tuple[int, str]] = []
@@ -486,7 +533,7 @@ class IntentEraser:
 
     def __init__(self, config: admin.AdminSettings) -> None:
         self._loop = asyncio.new_event_loop()
-        url = config.control_database_url.get_secret_value()
+        url = admin.control_url(config)
         self._store = self._loop.run_until_complete(open_control_store(url))
 
     def erase(self, body: bytes) -> None:

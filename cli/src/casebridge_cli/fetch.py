@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from casebridge.control import open_control_store
 from casebridge_cli import admin
 
 
@@ -80,6 +79,12 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="show old -> new for each cursor, change nothing"
     )
+    parser.add_argument(
+        "--create",
+        action="store_true",
+        help="a query without a cursor yet gets one at T (without: refused, since its next"
+        " pass reads from the fetcher's configured start, not from T)",
+    )
     admin.add_common(parser)
     parser.set_defaults(handler=run)
 
@@ -111,7 +116,13 @@ class Move:
     why: str
 
 
-def plan(flows: list[str], since: datetime, current: dict[str, str]) -> list[Move]:
+#: Why a missing cursor is refused without `--create`.
+NO_CURSOR = "no cursor yet: the next pass reads from the fetcher's configured start, not from T"
+
+
+def plan(
+    flows: list[str], since: datetime, current: dict[str, str], *, create: bool = False
+) -> list[Move]:
     """What happens to each cursor of `flows` (a cursor shared by two flows appears once)."""
     moves: list[Move] = []
     done: set[str] = set()
@@ -123,9 +134,10 @@ def plan(flows: list[str], since: datetime, current: dict[str, str]) -> list[Mov
             done.add(name)
             before = current.get(name)
             target = cursor_text(since, spec.style)
-            if before is None:
-                why = "no cursor yet: the first pass reads from its start"
-                moves.append(Move(flow, name, None, None, why))
+            if before is None and create:
+                moves.append(Move(flow, name, None, target, "created at T"))
+            elif before is None:
+                moves.append(Move(flow, name, None, None, NO_CURSOR))
             elif _parse(before) <= since:
                 moves.append(Move(flow, name, before, None, "already at or before T"))
             else:
@@ -151,16 +163,23 @@ def run(args: argparse.Namespace) -> int:
     config = admin.settings()
 
     async def read() -> dict[str, str]:
-        store = await open_control_store(config.control_database_url.get_secret_value())
+        store = await admin.open_store(config)
         try:
             return {c.name: c.value for c in await store.list_cursors()}
         finally:
             await store.close()
 
     try:
-        moves = plan(flows, since, asyncio.run(read()))
+        moves = plan(flows, since, asyncio.run(read()), create=args.create)
     except ValueError as exc:
         return admin.fail(f"a stored cursor is not a timestamp: {exc}")
+    missing = [m.cursor for m in moves if m.why == NO_CURSOR]
+    if missing:
+        # Nothing written: a partial backfill that reads as done would be silent success.
+        return admin.fail(
+            f"{', '.join(missing)}: no cursor yet, so the next pass reads from the fetcher's"
+            " configured start, not from T; nothing changed (pass --create to start at T)"
+        )
     lowered = [m for m in moves if m.after is not None]
     detail = {
         "flows": flows,
@@ -173,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.dry_run and lowered:
 
         async def write() -> None:
-            store = await open_control_store(config.control_database_url.get_secret_value())
+            store = await admin.open_store(config)
             try:
                 for move in lowered:
                     assert move.after is not None
@@ -186,6 +205,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _result(args: argparse.Namespace, move: Move) -> str:
+    if move.after is None:
+        return move.why
+    if move.before is None:
+        return "would create at T" if args.dry_run else "created at T"
+    return "would lower" if args.dry_run else "lowered"
+
+
 def _report(args: argparse.Namespace, moves: list[Move], flows: list[str]) -> None:
     records = [
         {
@@ -194,7 +221,7 @@ def _report(args: argparse.Namespace, moves: list[Move], flows: list[str]) -> No
             "cursor": m.cursor,
             "from": m.before,
             "to": m.after,
-            "result": ("would lower" if args.dry_run else "lowered") if m.after else m.why,
+            "result": _result(args, m),
         }
         for m in moves
     ]
@@ -210,6 +237,7 @@ def _report(args: argparse.Namespace, moves: list[Move], flows: list[str]) -> No
     lowered = sum(1 for r in records if r["to"])
     if lowered and not args.dry_run:
         print(
-            f"{lowered} cursor(s) lowered: the fetcher's next pass re-reads the window; a pass"
-            " running right now may move them forward again: check with `casebridge cursor show`"
+            f"{lowered} cursor(s) lowered or created: the fetcher's next pass re-reads the"
+            " window; a pass running right now may move them forward again: check with"
+            " `casebridge cursor show`"
         )

@@ -13,25 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import json
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from pika.adapters.blocking_connection import BlockingConnection
 
-from casebridge.control import BreakerRecord, Cursor, Problem, open_control_store
+from casebridge.control import BreakerRecord, Cursor, Problem
 from casebridge.topology import Topology, retry_queue_name
 from casebridge_cli import admin
 
 #: Breaker states `status` lists (a closed breaker is business as usual).
 OPEN_STATES = ("open", "half_open")
-MANAGEMENT_TIMEOUT_S = 3.0
 
 
 def register(commands: Any) -> None:
@@ -83,14 +77,52 @@ class QueueRead:
     counts: tuple[int, int] | None
 
 
-def queue_names(topology: Topology) -> list[tuple[str, str, str]]:
-    """(work queue, kind, queue) for every work queue, retry tier and DLQ of the topology."""
+#: Retry tiers looked for by name when the management API cannot list the queues: a service
+#: deployed with other RETRY_DELAYS_S than the CLI's environment still has its tiers shown.
+PROBED_DELAYS_S = (0.5, 1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 600, 900,
+                   1200, 1800, 3600, 7200)  # fmt: skip
+
+
+def queue_names(
+    topology: Topology, found_tiers: dict[str, list[str]] | None = None
+) -> list[tuple[str, str, str]]:
+    """(work queue, kind, queue) for every work queue, retry tier and DLQ.
+
+    Retry tiers: the ones the topology (this environment's RETRY_DELAYS_S) names, plus those
+    `found_tiers` says exist on the broker, ordered by delay.
+    """
     out: list[tuple[str, str, str]] = []
     for wq in topology.work_queues.values():
         out.append((wq.name, "work", wq.name))
-        out += [(wq.name, "retry", retry_queue_name(wq.name, d)) for d in wq.retry_delays]
+        tiers = [retry_queue_name(wq.name, d) for d in wq.retry_delays]
+        tiers += [t for t in (found_tiers or {}).get(wq.name, []) if t not in tiers]
+        out += [(wq.name, "retry", t) for t in sorted(tiers, key=_tier_seconds)]
         out.append((wq.name, "dlq", wq.dlq))
     return out
+
+
+def _tier_seconds(name: str) -> float:
+    label = name.rsplit(".", 1)[-1]
+    try:
+        return float(label[:-2]) / 1000 if label.endswith("ms") else float(label.rstrip("s"))
+    except ValueError:
+        return float("inf")
+
+
+def tiers_on_broker(
+    conn: BlockingConnection, topology: Topology, listed: list[dict[str, Any]] | None
+) -> dict[str, list[str]]:
+    """The retry tiers that exist on the broker per work queue: from the management API's queue
+    list when there is one, else by passive declares of the names PROBED_DELAYS_S would give."""
+    found: dict[str, list[str]] = {}
+    names = None if listed is None else {str(q.get("name", "")) for q in listed}
+    for wq in topology.work_queues.values():
+        if names is not None:
+            found[wq.name] = [n for n in names if n.startswith(f"{wq.name}.retry.")]
+            continue
+        candidates = dict.fromkeys(retry_queue_name(wq.name, d) for d in PROBED_DELAYS_S)
+        found[wq.name] = [n for n in candidates if admin.queue_counts(conn, n) is not None]
+    return found
 
 
 def read_queues(conn: BlockingConnection, names: list[tuple[str, str, str]]) -> list[QueueRead]:
@@ -115,48 +147,11 @@ def sampled_rates(
     return rates
 
 
-def management_base(config: admin.AdminSettings) -> tuple[str, str | None, str]:
-    """(API base URL, basic-auth credentials or None, vhost) for the management API."""
-    amqp = urllib.parse.urlsplit(config.rabbitmq_url.get_secret_value())
-    vhost = urllib.parse.unquote(amqp.path[1:]) if len(amqp.path) > 1 else "/"
-    if config.rabbitmq_management_url is not None:
-        url = urllib.parse.urlsplit(config.rabbitmq_management_url.get_secret_value())
-    else:
-        netloc = f"{amqp.username or ''}:{amqp.password or ''}@{amqp.hostname or 'localhost'}:15672"
-        url = urllib.parse.urlsplit(f"http://{netloc}")
-    credentials = None
-    if url.username is not None:
-        user = urllib.parse.unquote(url.username)
-        credentials = f"{user}:{urllib.parse.unquote(url.password or '')}"
-    host = url.hostname or "localhost"
-    base = f"{url.scheme}://{host}{f':{url.port}' if url.port else ''}{url.path.rstrip('/')}"
-    return base, credentials, vhost
-
-
-def management_rates(
-    config: admin.AdminSettings, queues: set[str]
-) -> tuple[dict[str, dict[str, Any]] | None, str]:
-    """Per queue: unacked, in/s (publish), out/s (ack), deliver/s; or None and why not."""
-    base, credentials, vhost = management_base(config)
-    if not base.startswith(("http://", "https://")):
-        return None, f"management API URL {base!r} is not http(s)"
-    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
-        f"{base}/api/queues/{urllib.parse.quote(vhost, safe='')}"
-        "?columns=name,messages_unacknowledged,message_stats"
-    )
-    if credentials is not None:
-        token = base64.b64encode(credentials.encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=MANAGEMENT_TIMEOUT_S) as response:  # noqa: S310
-            document = json.loads(response.read())
-    except (OSError, ValueError) as exc:  # refused, timeout, 401, not JSON
-        return None, f"management API at {base} not answering ({type(exc).__name__})"
-    if not isinstance(document, list):
-        return None, f"management API at {base} answered something unexpected"
+def management_rates(listed: list[dict[str, Any]], queues: set[str]) -> dict[str, dict[str, Any]]:
+    """Per queue: unacked, in/s (publish), out/s (ack), deliver/s, from the management API."""
     rates: dict[str, dict[str, Any]] = {}
-    for item in document:
-        if not isinstance(item, dict) or item.get("name") not in queues:
+    for item in listed:
+        if item.get("name") not in queues:
             continue
         stats = item.get("message_stats") or {}
         rates[item["name"]] = {
@@ -165,7 +160,7 @@ def management_rates(
             "out_per_s": _rate(stats, "ack"),
             "deliver_per_s": _rate(stats, "deliver_get"),
         }
-    return rates, f"management API at {base}"
+    return rates
 
 
 def _rate(stats: dict[str, Any], name: str) -> float:
@@ -176,7 +171,7 @@ def _rate(stats: dict[str, Any], name: str) -> float:
 async def from_store(
     config: admin.AdminSettings,
 ) -> tuple[list[Cursor], list[BreakerRecord], list[Problem]]:
-    store = await open_control_store(config.control_database_url.get_secret_value())
+    store = await admin.open_store(config)
     try:
         return await store.list_cursors(), await store.list_breakers(), await store.list_problems()
     finally:
@@ -186,18 +181,24 @@ async def from_store(
 def run(args: argparse.Namespace) -> int:
     config = admin.settings()
     topology = admin.topology(config, args.target)
-    names = queue_names(topology)
     management: dict[str, dict[str, Any]] | None = None
     net: dict[str, float] = {}
     rates_source = "none"
     with admin.connection(config) as conn:
-        reads = read_queues(conn, names)
+        admin.require_prefix(conn, config, topology)
+        listed: list[dict[str, Any]] | None = None
+        why = "management API not asked (--no-management)"
         if not args.no_management:
-            management, why = management_rates(config, {q for _, _, q in names})
-            if management is not None:
-                rates_source = why
-            elif args.sample > 0:
-                print(f"casebridge: {why}; sampling depths instead", file=sys.stderr)
+            listed, why = admin.management(config).queues(
+                "name,messages_unacknowledged,message_stats"
+            )
+        names = queue_names(topology, tiers_on_broker(conn, topology, listed))
+        reads = read_queues(conn, names)
+        if listed is not None:
+            management = management_rates(listed, {q for _, _, q in names})
+            rates_source = why
+        elif args.sample > 0 and not args.no_management:
+            print(f"casebridge: {why}; sampling depths instead", file=sys.stderr)
         if management is None and args.sample > 0:
             net = sampled_rates(conn, reads, args.sample)
             rates_source = f"sampled over {args.sample:g}s (net change of ready messages)"
@@ -211,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             cursors, breakers, problems = asyncio.run(from_store(config))
         except Exception as exc:
-            status = admin.fail(f"control store unreachable ({type(exc).__name__})")
+            status = admin.fail(f"control store not read: {admin.why(exc)}")
             args.no_store = True
     open_breakers = [b for b in breakers if b.state in OPEN_STATES]
     admin.audit(

@@ -6,13 +6,11 @@ Dead-letter queues are not work: what sits there is an outcome (counted, left fo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-import pika
-
+from casebridge.amqp import admin as admin_amqp
 from casebridge.memory import MemoryBroker
 from casebridge.topology import Topology
 
@@ -39,23 +37,11 @@ class AmqpBacklog:
     connection per look, in a thread; unacked ones are the consumers' `in_flight`)."""
 
     def __init__(self, url: str, topology: Topology) -> None:
-        self._params = pika.URLParameters(url)
+        self._url = url
         self._queues = [q.name for q in topology.queues() if not q.name.endswith(".dlq")]
 
     async def waiting(self) -> int:
-        return await asyncio.to_thread(self._depths)
-
-    def _depths(self) -> int:
-        conn = pika.BlockingConnection(self._params)
-        try:
-            channel = conn.channel()
-            return sum(
-                int(channel.queue_declare(name, passive=True).method.message_count)
-                for name in self._queues
-            )
-        finally:
-            with contextlib.suppress(Exception):
-                conn.close()
+        return await asyncio.to_thread(admin_amqp.total_ready, self._url, self._queues)
 
 
 async def wait_drained(

@@ -7,16 +7,23 @@ import asyncio
 
 from casebridge.logs import configure_logging
 from casebridge.runtime import run_service, tune_gc
+from casebridge.startup import check_settings, run_main
 from fetcher_oscar.bootstrap import bootstrap
 from fetcher_oscar.config import Settings
 
 
 def main() -> None:
+    """One line and an exit status for an expected start-up failure (casebridge.startup)."""
+    run_main("fetcher-oscar", _main)
+
+
+def _main() -> None:
     """Poll until SIGTERM, or run one pass with --once."""
     parser = argparse.ArgumentParser(prog="fetcher-oscar", description=__doc__)
     parser.add_argument("--once", action="store_true", help="one fetch pass, then exit")
     args = parser.parse_args()
     settings = Settings()
+    check_settings(settings)
     configure_logging(settings.log_level, settings.log_format, service="fetcher-oscar")
     service = bootstrap(settings)
     tune_gc()

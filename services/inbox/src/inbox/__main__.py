@@ -8,13 +8,20 @@ import structlog
 
 from casebridge.logs import configure_logging
 from casebridge.runtime import run_service
+from casebridge.startup import check_settings, run_main
 from inbox.bootstrap import bootstrap
 from inbox.config import Settings
 
 
 def main() -> None:
+    """One line and an exit status for an expected start-up failure (casebridge.startup)."""
+    run_main("inbox", _main)
+
+
+def _main() -> None:
     """Serve the webhook routes until SIGTERM; exit 0 after in-flight requests finished."""
     settings = Settings()
+    check_settings(settings)
     configure_logging(settings.log_level, settings.log_format, service="inbox")
     log = structlog.get_logger("inbox")
     for name, key in (

@@ -8,6 +8,7 @@ import structlog
 
 from casebridge.logs import configure_logging
 from casebridge.runtime import run_service, tune_gc
+from casebridge.startup import check_settings, run_main
 from transformer.bootstrap import bootstrap
 from transformer.cambodia import MappingTableError, load_tables
 from transformer.config import Settings
@@ -16,8 +17,14 @@ from transformer.progres import load_progres_tables
 
 
 def main() -> None:
+    """One line and an exit status for an expected start-up failure (casebridge.startup)."""
+    run_main("transformer", _main)
+
+
+def _main() -> None:
     """Run until SIGTERM; exit 0 after a clean drain. A malformed mapping table stops start-up."""
     settings = Settings()
+    check_settings(settings)
     try:
         tables = load_tables(settings.mapping_dir)
         progres = load_progres_tables(settings.mapping_dir)
