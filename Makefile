@@ -1,5 +1,11 @@
 # The project's command vocabulary: the README, CI and humans use these words.
-UV ?= uv
+# uv: the one on PATH, else the private one `make run` installed into $(TOOLS)/ (so `make test`
+# after a first `make run` on a machine without uv finds it), else plain `uv` (`make run`
+# installs it). `make UV=/path/to/uv …` wins.
+TOOLS ?= .tools
+ifeq ($(origin UV),undefined)
+UV := $(if $(shell command -v uv 2>/dev/null),uv,$(if $(wildcard $(TOOLS)/bin/uv),$(TOOLS)/bin/uv,uv))
+endif
 PYTEST_ARGS ?=
 # Every target syncs first (exactly, from the lock), so runs need no implicit sync.
 RUN = $(UV) run --no-sync
@@ -42,7 +48,6 @@ test-unit: sync
 # The one-command local mode (see README "Local mode"): every stage in one process against
 # seeded simulators; `make run ARGS=--follow` keeps polling. Needs only Python 3.11 and make:
 # where $(UV) is not on PATH, a private uv is installed into $(TOOLS)/ first.
-TOOLS ?= .tools
 ARGS ?=
 
 run:

@@ -44,3 +44,35 @@ def test_local_state_is_ignored_by_git() -> None:
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
     assert ".local/" in ignored
     assert ".tools/" in ignored
+
+
+def dry_run_without_uv_on_path(target: str, tools: Path) -> str:
+    """`make -n <target>` on a PATH without uv (only the system's make and sh)."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp")}
+    done = subprocess.run(
+        ["make", "-n", target, f"TOOLS={tools}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.skipif(
+    shutil.which("uv", path="/usr/bin:/bin") is not None, reason="uv is installed system-wide"
+)
+@pytest.mark.parametrize("target", ["test", "pytest", "sync", "lint"])
+def test_every_target_uses_the_uv_make_run_installed(tmp_path: Path, target: str) -> None:
+    private = tmp_path / "bin" / "uv"
+    private.parent.mkdir()
+    private.write_text("#!/bin/sh\n", encoding="utf-8")
+    private.chmod(0o755)
+    recipe = dry_run_without_uv_on_path(target, tmp_path)
+    assert f"{private} sync --all-packages --locked" in recipe
+    assert f"{private} run --no-sync" in recipe
+    # Without the private uv either, the recipe names plain `uv` (make run installs one).
+    private.unlink()
+    assert "\nuv sync --all-packages" in "\n" + dry_run_without_uv_on_path(target, tmp_path)

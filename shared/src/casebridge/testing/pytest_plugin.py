@@ -39,14 +39,15 @@ def _unavailable(what: str) -> None:
     pytest.skip(message)
 
 
-def _container(kind: str) -> Any:
-    """Start a testcontainer of `kind` if the testcontainers package and a Docker engine exist."""
+def start_container(kind: str) -> Any:
+    """A started testcontainer of `kind` ("rabbitmq" or "postgres"), or None when the
+    testcontainers package (a dev dependency) cannot reach a Docker engine."""
     try:
         if kind == "rabbitmq":
-            from testcontainers.rabbitmq import RabbitMqContainer
+            from testcontainers.community.rabbitmq import RabbitMqContainer
 
             return RabbitMqContainer("rabbitmq:3.13-management").start()
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         return PostgresContainer("postgres:16").start()
     except Exception:  # no package, no engine: the caller decides skip or fail
@@ -62,7 +63,7 @@ def rabbitmq_url() -> Iterator[str]:
             _unavailable(f"RabbitMQ at RABBITMQ_URL ({urlparse(url).hostname})")
         yield url
         return
-    container = _container("rabbitmq")
+    container = start_container("rabbitmq")
     if container is None:
         _unavailable("RabbitMQ")
     try:
@@ -82,7 +83,7 @@ def database_url() -> Iterator[str]:
             _unavailable(f"PostgreSQL at DATABASE_URL ({urlparse(url).hostname})")
         yield url
         return
-    container = _container("postgres")
+    container = start_container("postgres")
     if container is None:
         _unavailable("PostgreSQL")
     try:
