@@ -40,6 +40,7 @@ def test_list_shows_metadata_only_and_leaves_the_dlq_as_it_was(admin: Admin) -> 
     assert [d["message_id"] for d in listed] == ["msg-1"]
     assert listed[0] == {
         "queue": admin.loader_queue("oscar"),
+        "stage": "loader-oscar",
         "message_id": "msg-1",
         "correlation_id": "corr-msg-1",
         "flow": "c1",

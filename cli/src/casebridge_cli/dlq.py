@@ -21,16 +21,18 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pydantic import ValidationError
 
+from casebridge import dead_letter_file, intents
 from casebridge import headers as h
-from casebridge import intents
 from casebridge.amqp import admin as admin_amqp
 from casebridge.control import open_control_store
+from casebridge.dead_letter_file import metadata
 from casebridge.messages import DeadLetter, UpsertCommand, default_registry
 from casebridge.startup import CONFIG, StartupError
 from casebridge.topology import Topology
@@ -82,6 +84,14 @@ def register(commands: Any) -> None:
     )
     listing.add_argument(
         "--wide", action="store_true", help="full ids, queue, error class, attempts, times"
+    )
+    listing.add_argument(
+        "--file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="read a JSON-lines file of dead letters (local mode's .local/dead-letters.jsonl)"
+        " instead of the broker",
     )
     _filters(listing)
     _limit(listing, "list at most N dead letters")
@@ -219,17 +229,22 @@ def _letter(body: bytes, props: pika.BasicProperties) -> DeadLetter:
 
 def selected(letter: DeadLetter, args: argparse.Namespace) -> bool:
     """Whether the message id and filter options select this dead letter."""
+    return matches(metadata(letter), args)
+
+
+def matches(m: dict[str, Any], args: argparse.Namespace) -> bool:
+    """Whether the message id and filter options select a dead letter's metadata."""
     wanted = getattr(args, "message_id", None)
-    if wanted and not _same_id(str(letter.message_id or ""), wanted):
+    if wanted and not _same_id(str(m.get("message_id") or ""), wanted):
         return False
-    if args.flow and letter.flow != args.flow:
+    if args.flow and m.get("flow") != args.flow:
         return False
-    if args.error_class and letter.error_class != args.error_class:
+    if args.error_class and m.get("error_class") != args.error_class:
         return False
     since: datetime | None = args.since
     if since is not None:
-        when = letter.last_failure_at or letter.first_failure_at
-        if when is None or _aware(when) < since:
+        when = m.get("last_failure") or m.get("first_failure")
+        if when is None or _aware(datetime.fromisoformat(when)) < since:
             return False
     return True
 
@@ -252,22 +267,6 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def metadata(letter: DeadLetter) -> dict[str, Any]:
-    """What `dlq list` shows: identifiers, reason and counts; never the payload."""
-    return {
-        "queue": letter.queue,
-        "message_id": letter.message_id,
-        "correlation_id": letter.correlation_id,
-        "flow": letter.flow,
-        "error_class": letter.error_class,
-        "reason": letter.error_message,
-        "attempts": letter.attempts,
-        "first_failure": _iso(letter.first_failure_at),
-        "last_failure": _iso(letter.last_failure_at),
-        "replays": letter.replay_count,
-    }
-
-
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
@@ -286,34 +285,67 @@ def _filter_detail(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    found = _from_file(args) if args.file is not None else _from_broker(args)
+    title = f"dead letters: {len(found)}"
+    if args.file is not None:
+        title += f" (from {args.file})"
+    if args.wide or args.json:
+        records = [{c: m.get(c) for c in (*COLUMNS, "stage")} for m in found]
+        rows = [[m[c] for c in COLUMNS] for m in records]
+        admin.emit(args, COLUMNS, rows, records=records, title=title)
+    else:
+        now = datetime.now(UTC)
+        rows = [_short(m, now) for m in found]
+        admin.emit(args, SHORT_COLUMNS, rows, title=title, width=LIST_WIDTH, clip="reason")
+    return 0
+
+
+def _from_broker(args: argparse.Namespace) -> list[dict[str, Any]]:
     config = admin.settings()
     topology = admin.topology(config)
     found: list[dict[str, Any]] = []
-    stages: list[str] = []
     with admin.connection(config) as conn, reading(conn) as channel:
         admin.require_prefix(conn, config, topology)
         for item in scan(conn, channel, _dlqs(topology, args.queue)):
             if selected(item.letter, args):
                 found.append(metadata(item.letter))
-                stages.append(item.letter.stage)
                 if args.limit is not None and len(found) >= args.limit:
                     break
     admin.audit(config, args, "dlq.list", len(found), _filter_detail(args), required=False)
-    title = f"dead letters: {len(found)}"
-    if args.wide or args.json:
-        rows = [[m[c] for c in COLUMNS] for m in found]
-        admin.emit(args, COLUMNS, rows, records=found, title=title)
-    else:
-        now = datetime.now(UTC)
-        rows = [_short(m, letter_stage, now) for m, letter_stage in zip(found, stages, strict=True)]
-        admin.emit(args, SHORT_COLUMNS, rows, title=title, width=LIST_WIDTH, clip="reason")
-    return 0
+    return found
 
 
-def _short(m: dict[str, Any], stage: str, now: datetime) -> list[Any]:
-    when = m["last_failure"] or m["first_failure"]
+def _from_file(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The selected records of `--file`: no broker, no control store (nothing to audit: the
+    file holds metadata only, and reading it changes nothing)."""
+    path: Path = args.file
+    if not path.is_file():
+        raise StartupError(f"no dead-letter file at {path}", CONFIG)
+    found: list[dict[str, Any]] = []
+    try:
+        for m in dead_letter_file.read(path):
+            if _in_queue(m, args.queue) and matches(m, args):
+                found.append(m)
+                if args.limit is not None and len(found) >= args.limit:
+                    break
+    except dead_letter_file.UnreadableLine as exc:
+        raise StartupError(str(exc), CONFIG) from exc
+    return found
+
+
+def _in_queue(m: dict[str, Any], queue: str | None) -> bool:
+    """`--queue` for a file: the work queue's name with or without its topology prefix."""
+    if queue is None:
+        return True
+    name, wanted = str(m.get("queue") or ""), queue.removesuffix(".dlq")
+    return name == wanted or name.endswith(f".{wanted}")
+
+
+def _short(m: dict[str, Any], now: datetime) -> list[Any]:
+    when = m.get("last_failure") or m.get("first_failure")
     age = _age(now - _aware(datetime.fromisoformat(when))) if when else ""
-    return [str(m["message_id"] or "")[:SHORT_ID], age, m["flow"], stage, m["reason"]]
+    return [str(m.get("message_id") or "")[:SHORT_ID], age, m.get("flow"), m.get("stage"),
+            m.get("reason")]  # fmt: skip
 
 
 def _age(delta: timedelta) -> str:
