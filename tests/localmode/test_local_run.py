@@ -4,7 +4,11 @@ numbers are the real outcomes (ONA rows, OSCaR's received writes, the DLQs, DTP'
 from __future__ import annotations
 
 import io
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -12,11 +16,13 @@ import httpx
 from casebridge_local.drain import wait_drained
 from casebridge_local.options import Options
 from casebridge_local.pipeline import Pipeline
+from casebridge_local.progress import TOP_REASONS
 from casebridge_local.run import run
 from casebridge_local.simulators import running_simulators
 from casebridge_local.tally import FLOW_ORDER, FlowCounts, Tally
 from rich.console import Console
 
+from casebridge import dead_letter_file
 from casebridge.messages import DeadLetter
 from transformer.cambodia import load_tables
 from transformer.progres import load_progres_tables
@@ -72,6 +78,15 @@ async def test_every_count_is_a_real_outcome(tmp_path: Path) -> None:
     # dead-lettered = what sits in the DLQs, flow by flow
     in_dlqs = Counter(d.flow or "?" for letters in dead.values() for d in letters)
     assert {f: c.dead_lettered for f, c in counts.items() if c.dead_lettered} == dict(in_dlqs)
+    # ... and the dead-letter file holds each of them, with its reason, once (metadata only)
+    in_file = list(dead_letter_file.read(options.dead_letter_file))
+    assert sorted((m["flow"], m["message_id"], m["reason"]) for m in in_file) == sorted(
+        (d.flow, d.message_id, d.error_message) for letters in dead.values() for d in letters
+    )
+    assert "body_b64" not in options.dead_letter_file.read_text(encoding="utf-8")
+    # refused = the webhooks the inbox did not accept (the demo's reference samples hold one)
+    assert sum(c.refused for c in counts.values()) == len(pushed) - pushed.count(202) > 0
+    assert all(sum(c.refusals.values()) == c.refused for c in counts.values())
     # O1: one ONA row per case loaded
     with sqlite3.connect(options.data_dir / "ona.db") as conn:
         [(rows,)] = conn.execute("SELECT count(*) FROM cases").fetchall()
@@ -88,6 +103,29 @@ async def test_every_count_is_a_real_outcome(tmp_path: Path) -> None:
     assert counts["p4"].loaded == p4_before + answered
 
 
+def listed_from_file(path: Path) -> list[dict[str, object]]:
+    """`casebridge dlq list --file PATH --json`, with no broker in the environment."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RABBITMQ_URL", "LOG_LEVEL")}
+    done = subprocess.run(
+        [sys.executable, "-m", "casebridge_cli", "dlq", "list", "--json", "--file", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    records: list[dict[str, object]] = json.loads(done.stdout)
+    return records
+
+
+def rows(table: str) -> list[list[str]]:
+    """The first line of each row of a printed rich table, as its cells (continuation lines of a
+    wrapped row have an empty first cell)."""
+    cells = [line.split("│")[1:-1] for line in table.splitlines() if line.startswith("│")]
+    return [[cell.strip() for cell in row] for row in cells if row and row[0].strip()]
+
+
 async def test_run_prints_each_flow_and_a_second_run_starts_clean(tmp_path: Path) -> None:
     options = small(tmp_path)
     outputs, tallies = [], []
@@ -97,23 +135,32 @@ async def test_run_prints_each_flow_and_a_second_run_starts_clean(tmp_path: Path
         assert status == 0
         outputs.append(out.getvalue())
         tallies.append(tally.flows())
-    for line in ("fetched", "commands", "loaded", "superseded", "dead-lettered"):
-        assert line in outputs[0]
-    counts_table, _, reasons_table = outputs[0].partition("dead letters by reason")
+    summary, _, explained = outputs[0].partition("top dead-letter reasons per flow")
+    counts_table, _, legend = summary.partition("in:  fetched")
+    reasons_table, _, refusals_table = explained.partition("inbox refusals per flow")
+    # the legend says how the columns relate
+    assert "out: mapped" in legend
+    assert "in = out once a flow is drained" in legend
     for flow, c in tallies[0]:
-        row = f"{flow.upper()} ".ljust(6)
-        numbers = [c.fetched, c.commands, c.loaded, c.superseded, c.dead_lettered]
-        [printed] = [
-            ln for ln in counts_table.splitlines() if ln.strip("│ ").startswith(row.strip())
+        numbers = [c.fetched, c.commands, c.mapped, c.loaded, c.superseded, c.dead_lettered,
+                   c.refused]  # fmt: skip
+        [printed] = [row for row in rows(counts_table) if row[0] == flow.upper()]
+        assert [int(x) for x in printed[1:]] == numbers
+        # the columns add up as the legend says: in (fetched + commands) = out
+        assert numbers[0] + numbers[1] == sum(numbers[2:6]), flow
+        # every dead letter of the run is in the reasons table: its top reasons by stage, the
+        # rest summed on one line
+        shown = [row for row in rows(reasons_table) if row[0] == flow.upper()]
+        assert sum(int(row[2]) for row in shown) == c.dead_lettered, flow
+        assert len(shown) <= TOP_REASONS + 1
+        top = c.reasons.most_common(TOP_REASONS)
+        assert [(row[1], int(row[2])) for row in shown[: len(top)]] == [
+            (stage, count) for (stage, _), count in top
         ]
-        assert [int(x) for x in printed.replace("│", " ").split()[1:]] == numbers
-        # every dead letter of the run is explained, grouped by stage and reason
-        assert sum(c.reasons.values()) == c.dead_lettered
-        for (stage, _reason), count in c.reasons.items():
-            assert any(
-                ln.strip("│ ").startswith(flow.upper()) and stage in ln and f" {count} " in ln
-                for ln in reasons_table.splitlines()
-            )
+        # and every inbox refusal in the refusals table, with the inbox's answer
+        refused = [row for row in rows(refusals_table) if row[0] == flow.upper()]
+        assert sum(int(row[1]) for row in refused) == c.refused, flow
+    assert "422 invalid_message" in refusals_table
     assert any(c.dead_lettered for _, c in tallies[0]), "the demo data dead-letters nothing now"
 
     # state is reset at start: the second run does exactly the same work again (the reasons
@@ -126,6 +173,10 @@ async def test_run_prints_each_flow_and_a_second_run_starts_clean(tmp_path: Path
         ]  # fmt: skip
 
     assert shape(tallies[1]) == shape(tallies[0])
+    # the dead-letter file holds the last run's dead letters only, and the admin command reads
+    # it without a broker
+    listed = Counter(m["flow"] for m in listed_from_file(options.dead_letter_file))
+    assert listed == {f: c.dead_lettered for f, c in tallies[1] if c.dead_lettered}
     assert (options.data_dir / "casebridge-local.log").stat().st_size > 0
 
 
@@ -172,12 +223,13 @@ def test_secrets_come_from_file_variables_as_for_the_services(tmp_path: Path) ->
 def test_owned_files_only_are_reset(tmp_path: Path) -> None:
     data = tmp_path / ".local"
     data.mkdir()
-    for name in ("control-inbox.db", "ona.db", "ona.db-wal", "keep.txt"):
+    for name in ("control-inbox.db", "ona.db", "ona.db-wal", "dead-letters.jsonl", "keep.txt"):
         (data / name).write_text("x")
     external = Options(data_dir=data, ona_database_url="postgresql://h/ona")
-    assert [p.name for p in external.owned_files()] == ["control-inbox.db"]
+    assert [p.name for p in external.owned_files()] == ["control-inbox.db", "dead-letters.jsonl"]
     assert [p.name for p in Options(data_dir=data).owned_files()] == [
         "control-inbox.db",
+        "dead-letters.jsonl",
         "ona.db",
         "ona.db-wal",
     ]

@@ -59,9 +59,17 @@ class Options:
         """The configured ONA PostgreSQL database, else the SQLite file."""
         return self.ona_database_url or f"sqlite:///{self.data_dir / 'ona.db'}"
 
+    @property
+    def dead_letter_file(self) -> Path:
+        """The run's dead letters, metadata only (`casebridge dlq list --file` reads it)."""
+        return self.data_dir / "dead-letters.jsonl"
+
     def owned_files(self) -> list[Path]:
-        """The SQLite files this run owns (reset at start); none that the environment names."""
-        names = [] if self.control_database_url else ["control-*.db*"]
+        """The files this run owns (reset at start): its dead-letter file and SQLite files, none
+        that the environment names."""
+        names = [self.dead_letter_file.name]
+        if not self.control_database_url:
+            names.append("control-*.db*")
         if not self.ona_database_url:
             names.append("ona.db*")
         return sorted(p for name in names for p in self.data_dir.glob(name))

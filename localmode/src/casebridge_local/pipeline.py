@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import SecretStr
 
@@ -34,6 +34,7 @@ from fetcher_primero import bootstrap as fetcher_primero
 from fetcher_primero import config as fetcher_primero_config
 from inbox import bootstrap as inbox_service
 from inbox import config as inbox_config
+from inbox import validation
 from loader import bootstrap as loader
 from loader import config as loader_config
 from loader.target import Target
@@ -47,6 +48,24 @@ from transformer.progres import ProgresTables
 #: Retry tiers in seconds: short, the simulators are local (a deployment waits minutes).
 RETRY_DELAYS_S = (1.0, 3.0, 10.0)
 TARGETS = ("oscar", "primero", "progres", "ona")
+#: The inbox's answer to a webhook it accepted (the broker confirmed its raw record).
+ACCEPTED = 202
+#: The flow of a DTP webhook by its `request_type` (as the inbox routes it).
+WEBHOOK_FLOWS = {validation.REFERRAL: "p1", validation.DECISION: "p4"}
+
+
+def refusal_reason(result: dict[str, Any]) -> str:
+    """The inbox's answer to a refused webhook in a line: status, error code, message, field
+    (the inbox names fields, never values), or the connection error."""
+    if result.get("status") is None:
+        return f"not delivered: {result.get('error') or 'no answer'}"
+    answer = result.get("response")
+    if not isinstance(answer, dict):
+        return f"{result['status']}"
+    text = f"{result['status']} {answer.get('error', '')}: {answer.get('message', '')}"
+    return f"{text} (field {answer['field']})" if answer.get("field") else text
+
+
 PRIMERO_FLOWS = "c1,o1,p2,p3"
 
 
@@ -66,6 +85,7 @@ class Pipeline:
     fetchers: list[PollingService] = field(default_factory=list)
     inbox: inbox_service.InboxService | None = None
     _stores: list[ControlStore] = field(default_factory=list)
+    _letters: TextIO | None = None
 
     # -- settings ------------------------------------------------------------------------
     def bus(self) -> dict[str, Any]:
@@ -90,7 +110,7 @@ class Pipeline:
         inner = build_transport(
             BrokerSettings(**self.bus()), name=service, memory_broker=self.broker
         )
-        return CountingTransport(inner, self.tally, self.topology.raw_exchange)
+        return CountingTransport(inner, self.tally, self.topology.raw_exchange, self._letters)
 
     def backlog(self) -> Backlog:
         if self.options.rabbitmq_url:
@@ -102,7 +122,9 @@ class Pipeline:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
-        """Transformer, the four loaders and the inbox, consuming and serving."""
+        """Transformer, the four loaders and the inbox, consuming and serving; this run's dead
+        letters go to `options.dead_letter_file` from now on."""
+        self._letters = self.options.dead_letter_file.open("w", encoding="utf-8")
         router = CountingRouter(
             FlowRouter(packaged_mappers(self.cambodia, self.progres)), self.tally
         )
@@ -212,8 +234,15 @@ class Pipeline:
             await fetcher.start()
 
     async def push_dtp(self) -> list[int | None]:
-        """DTP pushes its outbox (P1 referrals, P4 decisions) to the inbox."""
-        return await self.sims.push_dtp_outbox(self.inbox_url, self.inbox_key)
+        """DTP pushes its outbox (P1 referrals, P4 decisions) to the inbox; the HTTP statuses.
+        Each refusal is counted on its flow with the inbox's answer (DTP keeps the webhook)."""
+        results = await self.sims.push_dtp_outbox(self.inbox_url, self.inbox_key)
+        for result in results:
+            if result["status"] != ACCEPTED:
+                counts = self.tally[WEBHOOK_FLOWS.get(str(result.get("request_type")), "?")]
+                counts.refused += 1
+                counts.refusals[refusal_reason(result)] += 1
+        return [result["status"] for result in results]
 
     async def answer_dtp_referrals(self) -> int:
         """DTP decides on the referrals Primero sent it (P3) and pushes the decisions (P4), as
@@ -238,3 +267,6 @@ class Pipeline:
             await self.consumers.pop().stop()
         while self._stores:
             await self._stores.pop().close()
+        if self._letters is not None:
+            self._letters.close()
+            self._letters = None

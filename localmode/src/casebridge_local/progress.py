@@ -2,7 +2,8 @@
 
 A flow's bar counts its messages that reached an end (mapped, loaded, superseded,
 dead-lettered) against those that entered (raw records fetched plus commands produced); both
-grow while the run goes, and they meet when the flow is drained.
+grow while the run goes, and they meet when the flow is drained. The summary shows both sides
+and says so in its legend, so its numbers add up without reading the README.
 """
 
 from __future__ import annotations
@@ -22,7 +23,21 @@ from rich.table import Table
 
 from casebridge_local.tally import Tally
 
-COLUMNS = ("fetched", "commands", "loaded", "superseded", "dead-lettered")
+COLUMNS = ("fetched", "commands", "mapped", "loaded", "superseded", "dead-lettered", "refused")
+#: The headers as printed: the long ones on two lines, so the table fits 80 columns.
+HEADERS = {"superseded": "super-\nseded", "dead-lettered": "dead-\nlettered"}
+
+#: How the columns relate, printed under the summary: the numbers add up without the README.
+LEGEND = (
+    "in:  fetched (raw records published by a fetcher or the inbox)"
+    " + commands (upsert commands the transformer made, and follow-ups a loader sent)\n"
+    "out: mapped (raw records the transformer finished) + loaded + superseded + dead-lettered"
+    " (at any stage)\n"
+    "     in = out once a flow is drained (the progress bar counts out of in);"
+    " mapped without commands = records skipped\n"
+    "refused: webhooks the inbox answered with an error (never fetched; DTP keeps them);"
+    " flow ?: no flow could be read from the message"
+)
 
 
 class FlowBars:
@@ -64,36 +79,62 @@ class FlowBars:
 
 
 def summary_table(tally: Tally, title: str) -> Table:
-    """One row per flow: fetched, commands, loaded, superseded, dead-lettered."""
-    table = Table(title=title)
+    """One row per flow with traffic: in (fetched, commands), out (mapped, loaded, superseded,
+    dead-lettered) and refused; the caption is the legend."""
+    table = Table(title=title, caption=LEGEND, caption_justify="left")
     table.add_column("flow", style="bold")
     for column in COLUMNS:
-        table.add_column(column, justify="right")
+        table.add_column(HEADERS.get(column, column), justify="right")
     for flow, c in tally.flows():
-        values = (c.fetched, c.commands, c.loaded, c.superseded, c.dead_lettered)
+        values = (c.fetched, c.commands, c.mapped, c.loaded, c.superseded, c.dead_lettered,
+                  c.refused)  # fmt: skip
         table.add_row(flow.upper(), *(str(v) for v in values))
     return table
 
 
-#: Characters of a reason shown in the terminal; the whole reason is in the JSON log.
+#: Characters of a reason shown in the terminal; the whole reason is in the dead-letter file.
 REASON_WIDTH = 160
+#: Reasons shown per flow; the rest are summed on one line (the file holds every one).
+TOP_REASONS = 3
 
 
-def dead_letter_table(tally: Tally) -> Table | None:
-    """Why each dead letter of the run was refused, grouped (None when there were none)."""
-    rows = [
-        (flow, stage, reason, count)
-        for flow, c in tally.flows()
-        for (stage, reason), count in c.reasons.most_common()
-    ]
-    if not rows:
-        return None
-    table = Table(title="dead letters by reason (casebridge dlq list shows them with RABBITMQ_URL)")
+def dead_letter_table(tally: Tally, letters: str) -> Table | None:
+    """Why the dead letters of the run were refused: each flow's most frequent reasons (by
+    stage), the rest on one line (None when there were none). `letters`: where the file is."""
+    table = Table(
+        title=f"top dead-letter reasons per flow (all: casebridge dlq list --file {letters})"
+    )
     table.add_column("flow", style="bold")
     table.add_column("stage")
     table.add_column("count", justify="right")
     table.add_column("reason", overflow="fold")
-    for flow, stage, reason, count in rows:
-        short = reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 1] + "…"
-        table.add_row(flow.upper(), stage, str(count), short)
-    return table
+    for flow, c in tally.flows():
+        ranked = c.reasons.most_common()
+        for (stage, reason), count in ranked[:TOP_REASONS]:
+            table.add_row(flow.upper(), stage, str(count), _short(reason))
+        rest = ranked[TOP_REASONS:]
+        if rest:
+            others = sum(count for _, count in rest)
+            table.add_row(
+                flow.upper(),
+                "",
+                str(others),
+                f"{len(rest)} other reasons (casebridge dlq list --file {letters} --flow {flow})",
+            )
+    return table if table.row_count else None
+
+
+def refusal_table(tally: Tally) -> Table | None:
+    """The inbox's answers to the webhooks it refused, per flow (None when it refused none)."""
+    table = Table(title="inbox refusals per flow (webhooks DTP pushed that the inbox refused)")
+    table.add_column("flow", style="bold")
+    table.add_column("count", justify="right")
+    table.add_column("inbox answer", overflow="fold")
+    for flow, c in tally.flows():
+        for reason, count in c.refusals.most_common():
+            table.add_row(flow.upper(), str(count), _short(reason))
+    return table if table.row_count else None
+
+
+def _short(reason: str) -> str:
+    return reason if len(reason) <= REASON_WIDTH else reason[: REASON_WIDTH - 1] + "…"

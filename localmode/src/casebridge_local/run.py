@@ -19,7 +19,7 @@ from casebridge_local.drain import wait_drained
 from casebridge_local.logfile import logging_to
 from casebridge_local.options import Options
 from casebridge_local.pipeline import Pipeline
-from casebridge_local.progress import FlowBars, dead_letter_table, summary_table
+from casebridge_local.progress import FlowBars, dead_letter_table, refusal_table, summary_table
 from casebridge_local.simulators import running_simulators
 from casebridge_local.tally import Tally
 from transformer.cambodia import load_tables
@@ -68,10 +68,13 @@ async def run(
                 await pipeline.stop()
     title = f"casebridge local run ({time.monotonic() - started:.1f} s)"
     console.print(summary_table(tally, title))
-    reasons = dead_letter_table(tally)
-    if reasons is not None:
-        console.print(reasons)
-    console.print(f"ONA database: {_safe(options.ona_url)}   log: {options.log_file}")
+    for table in (dead_letter_table(tally, str(options.dead_letter_file)), refusal_table(tally)):
+        if table is not None:
+            console.print(table)
+    console.print(
+        f"ONA database: {_safe(options.ona_url)}   log: {options.log_file}"
+        f"   dead letters: {options.dead_letter_file}"
+    )
     if status == NOT_DRAINED:
         console.print(f"[red]queues not drained within {options.settle_timeout_s:.0f} s")
     return status

@@ -67,13 +67,15 @@ class Simulators:
             },
         }
 
-    async def push_dtp_outbox(self, inbox_url: str, api_key: str) -> list[int | None]:
-        """DTP pushes every queued webhook to the inbox, one at a time; the HTTP statuses."""
+    async def push_dtp_outbox(self, inbox_url: str, api_key: str) -> list[dict[str, Any]]:
+        """DTP pushes every queued webhook to the inbox, one at a time; what each push got
+        (`status`, `response`, `error`, `request_type`, as DTP's `/__sim/push` reports it)."""
         body = {"url": f"{inbox_url}/inbox/dtp", "api_key": api_key}
         async with httpx.AsyncClient(timeout=300) as client:
             response = await client.post(f"{self.dtp.url}/__sim/push", json=body)
             response.raise_for_status()
-        return [result["status"] for result in response.json()["results"]]
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
 
 
 @contextlib.contextmanager

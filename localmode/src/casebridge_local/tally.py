@@ -3,9 +3,10 @@
 fetched: raw records the fetchers and the inbox published (broker-confirmed);
 commands: upsert commands the transformer produced, plus follow-ups a loader target published
 (Primero -> DTP feedback); loaded / superseded: what each loader target's `apply` returned;
-dead-lettered: messages a consumer put in a DLQ, with their reasons. `settled` counts raw records
-the transformer finished, so `done` reaches `total` exactly when every message of the flow has
-ended.
+dead-lettered: messages a consumer put in a DLQ, with their reasons; mapped: raw records the
+transformer finished (with or without commands), so `done` reaches `total` exactly when every
+message of the flow has ended. refused: webhooks the inbox refused (never fetched: DTP keeps
+them), with the inbox's answer.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ class FlowCounts:
     superseded: int = 0
     dead_lettered: int = 0
     mapped: int = 0
+    refused: int = 0
     #: Dead letters by (stage, reason): why, not only how many (reasons carry ids, never data).
     reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: Inbox refusals by the inbox's answer (status, error, field): never the body.
+    refusals: Counter[str] = field(default_factory=Counter)
 
     @property
     def total(self) -> int:

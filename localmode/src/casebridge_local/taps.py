@@ -8,11 +8,12 @@ not what was expected.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
+from casebridge import dead_letter_file
 from casebridge import headers as h
 from casebridge.errors import Superseded
-from casebridge.messages import Envelope, UpsertCommand
+from casebridge.messages import DeadLetter, Envelope, UpsertCommand
 from casebridge.topology import Topology
 from casebridge.transport import (
     ConfirmCallback,
@@ -29,12 +30,16 @@ Publish = Callable[[Iterable[Envelope]], Awaitable[None]]
 
 
 class CountingTransport(Transport):
-    """Counts confirmed raw-record publishes (fetched) and dead letters, by flow."""
+    """Counts confirmed raw-record publishes (fetched) and dead letters, by flow; writes each
+    dead letter's metadata (never its body) to `letters` when given."""
 
-    def __init__(self, inner: Transport, tally: Tally, raw_exchange: str) -> None:
+    def __init__(
+        self, inner: Transport, tally: Tally, raw_exchange: str, letters: TextIO | None = None
+    ) -> None:
         self.inner = inner
         self._tally = tally
         self._raw_exchange = raw_exchange
+        self._letters = letters
 
     @property
     def is_ready(self) -> bool:
@@ -72,6 +77,15 @@ class CountingTransport(Transport):
             counts.dead_lettered += 1
             stage = str(message.headers.get(h.DEAD_STAGE) or "?")
             counts.reasons[stage, str(message.headers.get(h.DEAD_ERROR_MESSAGE) or "?")] += 1
+            if self._letters is not None:
+                letter = DeadLetter.from_message(
+                    message.body,
+                    message.headers,
+                    message_id=message.message_id,
+                    correlation_id=message.correlation_id,
+                    message_type=message.message_type,
+                )
+                dead_letter_file.write(self._letters, letter)
         elif message.exchange == self._raw_exchange:
             # Raw records are routed `<flow>.<system>` (casebridge.topology).
             self._tally[message.routing_key.split(".", 1)[0]].fetched += 1
