@@ -32,7 +32,13 @@ def _main() -> None:
 
 async def _run(settings: Settings) -> None:
     service = await bootstrap(settings)
-    await run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
+    await run_service(
+        start=service.start,
+        stop=service.stop,
+        ready=service.ready,
+        health=settings,
+        service="loader",
+    )
 
 
 if __name__ == "__main__":
