@@ -113,7 +113,7 @@ def test_transformer_process_dead_letters_an_unmapped_flow_and_drains_on_sigterm
             assert probe.wait_depth(dlq, 1) == 1
             metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
             assert 'outcome="dead_lettered"' in metrics
-            assert 'casebridge_build_info{' in metrics
+            assert "casebridge_build_info{" in metrics
             assert 'service="transformer"' in metrics
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(20) == 0
