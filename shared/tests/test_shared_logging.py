@@ -158,3 +158,33 @@ def test_the_redactor_matches_names_case_insensitively_and_leaves_other_values()
 def test_the_default_sensitive_names_cover_child_data_and_secrets():
     for name in ("name", "date_of_birth", "phone", "address", "password", "authorization"):
         assert name in SENSITIVE_FIELDS
+
+
+def test_stdlib_records_are_json_lines_with_the_service_and_their_logger(json_logs, capsys):
+    import logging
+
+    json_logs()
+    uvicorn = logging.getLogger("uvicorn.error")
+    uvicorn.addHandler(logging.StreamHandler())  # its own handler: dropped by a new configuration
+    json_logs()
+    uvicorn.info("Uvicorn running on %s", "http://127.0.0.1:8080")
+    logging.getLogger("alembic.runtime.migration").info("Context impl PostgresqlImpl.")
+    logging.getLogger("httpx").info("HTTP Request: GET /api/v2/cases?name=x")  # quiet: WARNING+
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("aiohttp.server").exception("Error handling request")
+    captured = capsys.readouterr().err
+    events = [orjson.loads(line) for line in captured.splitlines()]  # every line is JSON
+    by_logger = {e["logger"]: e for e in events}
+    assert set(by_logger) == {
+        "uvicorn.error",
+        "alembic.runtime.migration",
+        "aiohttp.server",
+    }
+    assert by_logger["uvicorn.error"]["event"] == "Uvicorn running on http://127.0.0.1:8080"
+    assert all(e["service"] == "tests" and "timestamp" in e for e in events)
+    assert by_logger["aiohttp.server"]["level"] == "error"
+    assert "ValueError: boom" in by_logger["aiohttp.server"]["exception"]
+    logging.getLogger().handlers.clear()
+    logging.captureWarnings(False)

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -33,6 +33,35 @@ def json_from_environment() -> bool:
     return os.environ.get("LOG_FORMAT", "").strip().lower() == "json"
 
 
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def stdlib_handler(
+    stream: TextIO, *, redactor: Redactor, renderer: Any | None = None
+) -> logging.Handler:
+    """A handler rendering standard-library records like structlog events (JSON by default):
+    level, time, context (service), logger name, the same redaction. Local mode's log file
+    can use it too."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*_shared_processors(), structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                redactor,
+                structlog.processors.format_exc_info,
+                renderer or structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    return handler
+
+
 def configure_logging(
     level: str = "INFO",
     fmt: str = "auto",
@@ -47,11 +76,7 @@ def configure_logging(
         if json_wanted(fmt)
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
+    shared = _shared_processors()
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(
         processors=[*shared, redactor, structlog.processors.format_exc_info, renderer],
@@ -60,18 +85,7 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                redactor,
-                structlog.processors.format_exc_info,
-                renderer,
-            ],
-        )
-    )
+    handler = stdlib_handler(sys.stderr, redactor=redactor, renderer=renderer)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
