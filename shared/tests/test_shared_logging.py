@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import structlog
 
 from casebridge import consumer as consumer_module
 from casebridge.errors import PermanentError
-from casebridge.logs import configure_logging
+from casebridge.logs import QUIET_LOGGERS, configure_logging
 from casebridge.messages import Envelope
 from casebridge.redaction import REDACTED, SENSITIVE_FIELDS, Redactor
 from casebridge.testing.builders import a_raw_record
@@ -43,9 +44,18 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., Line
 
         return lines
 
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    quiet = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     yield configure
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
+    # The handler writes to this test's captured stderr, closed after it: later tests in the
+    # process (the CLI's, alembic logging at INFO) must not write there.
+    root.handlers, root.level = saved[0], saved[1]
+    for name, level in quiet.items():
+        logging.getLogger(name).setLevel(level)
+    logging.captureWarnings(False)
 
 
 def _assert_no_child_data(text: str) -> None:
@@ -161,8 +171,6 @@ def test_the_default_sensitive_names_cover_child_data_and_secrets():
 
 
 def test_stdlib_records_are_json_lines_with_the_service_and_their_logger(json_logs, capsys):
-    import logging
-
     json_logs()
     uvicorn = logging.getLogger("uvicorn.error")
     uvicorn.addHandler(logging.StreamHandler())  # its own handler: dropped by a new configuration
@@ -186,5 +194,3 @@ def test_stdlib_records_are_json_lines_with_the_service_and_their_logger(json_lo
     assert all(e["service"] == "tests" and "timestamp" in e for e in events)
     assert by_logger["aiohttp.server"]["level"] == "error"
     assert "ValueError: boom" in by_logger["aiohttp.server"]["exception"]
-    logging.getLogger().handlers.clear()
-    logging.captureWarnings(False)
