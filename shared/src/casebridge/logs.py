@@ -91,11 +91,14 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric_level)
-    # Libraries that install their own handlers (uvicorn, alembic) log through the root instead.
+    # Libraries that install their own handlers and levels (uvicorn, alembic) log through the
+    # root instead, at its level.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
         library = logging.getLogger(name)
         library.handlers.clear()
         library.propagate = True
+        library.disabled = False  # a `dictConfig` elsewhere in the process may have disabled it
+        library.setLevel(logging.NOTSET)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(numeric_level, logging.WARNING))
     # `warnings.warn` output (deprecations) becomes a log record too, not a bare stderr line.
