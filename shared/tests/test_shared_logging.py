@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import structlog
 
 from casebridge import consumer as consumer_module
 from casebridge.errors import PermanentError
-from casebridge.logs import configure_logging
+from casebridge.logs import QUIET_LOGGERS, configure_logging
 from casebridge.messages import Envelope
 from casebridge.redaction import REDACTED, SENSITIVE_FIELDS, Redactor
 from casebridge.testing.builders import a_raw_record
@@ -43,9 +44,18 @@ def json_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., Line
 
         return lines
 
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    quiet = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     yield configure
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
+    # The handler writes to this test's captured stderr, closed after it: later tests in the
+    # process (the CLI's, alembic logging at INFO) must not write there.
+    root.handlers, root.level = saved[0], saved[1]
+    for name, level in quiet.items():
+        logging.getLogger(name).setLevel(level)
+    logging.captureWarnings(False)
 
 
 def _assert_no_child_data(text: str) -> None:
@@ -158,3 +168,29 @@ def test_the_redactor_matches_names_case_insensitively_and_leaves_other_values()
 def test_the_default_sensitive_names_cover_child_data_and_secrets():
     for name in ("name", "date_of_birth", "phone", "address", "password", "authorization"):
         assert name in SENSITIVE_FIELDS
+
+
+def test_stdlib_records_are_json_lines_with_the_service_and_their_logger(json_logs, capsys):
+    json_logs()
+    uvicorn = logging.getLogger("uvicorn.error")
+    uvicorn.addHandler(logging.StreamHandler())  # its own handler: dropped by a new configuration
+    json_logs()
+    uvicorn.info("Uvicorn running on %s", "http://127.0.0.1:8080")
+    logging.getLogger("alembic.runtime.migration").info("Context impl PostgresqlImpl.")
+    logging.getLogger("httpx").info("HTTP Request: GET /api/v2/cases?name=x")  # quiet: WARNING+
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("aiohttp.server").exception("Error handling request")
+    captured = capsys.readouterr().err
+    events = [orjson.loads(line) for line in captured.splitlines()]  # every line is JSON
+    by_logger = {e["logger"]: e for e in events}
+    assert set(by_logger) == {
+        "uvicorn.error",
+        "alembic.runtime.migration",
+        "aiohttp.server",
+    }
+    assert by_logger["uvicorn.error"]["event"] == "Uvicorn running on http://127.0.0.1:8080"
+    assert all(e["service"] == "tests" and "timestamp" in e for e in events)
+    assert by_logger["aiohttp.server"]["level"] == "error"
+    assert "ValueError: boom" in by_logger["aiohttp.server"]["exception"]

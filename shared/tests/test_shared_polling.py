@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
+
+from prometheus_client import REGISTRY
 
 from casebridge.control import ControlStoreUnavailable
 from casebridge.memory import MemoryTransport
-from casebridge.polling import EverySeconds, PollingService, run_on_schedule
+from casebridge.polling import Cron, EverySeconds, PollingService, interval_of, run_on_schedule
 from casebridge.topology import build_topology
 
 
@@ -162,3 +165,30 @@ async def test_a_non_transient_failure_waits_for_the_schedule():
     stop.set()
     await asyncio.wait_for(task, 2)
     assert calls == 1
+
+
+def test_the_interval_of_a_schedule_is_its_period_or_the_gap_between_cron_fires():
+    now = datetime(2026, 11, 1, 8, 20, tzinfo=UTC)
+    assert interval_of(EverySeconds(300), now) == 300
+    assert interval_of(Cron("00 * * * *"), now) == 3600  # 09:00 then 10:00
+    assert interval_of(Cron("*/15 * * * *"), now) == 900
+
+
+async def test_a_starting_fetcher_publishes_its_interval_and_its_start_as_last_success():
+    flow = f"flow-{time.monotonic_ns()}"
+
+    async def fetch_pass() -> int:
+        return 3
+
+    service = PollingService(
+        MemoryTransport(), build_topology("m"), fetch_pass, EverySeconds(120), flows=[flow]
+    )
+    before = time.time()
+    await service.start()
+    await service.stop()
+    assert REGISTRY.get_sample_value("casebridge_fetch_interval_seconds") == 120
+    started = REGISTRY.get_sample_value(
+        "casebridge_fetch_last_success_timestamp_seconds", {"flow": flow}
+    )
+    assert started is not None
+    assert before <= started <= time.time()

@@ -1,7 +1,12 @@
-"""The service entry points run for real: start, answer probes, handle, drain on SIGTERM."""
+"""The service entry points run for real: start, answer probes, handle, drain on SIGTERM.
+
+They run with `LOG_FORMAT=json`, and every line they write (stdout and stderr, our events and
+those of uvicorn, alembic, httpx, pika) must be one JSON object.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -53,6 +58,21 @@ def _service(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[
             proc.wait(10)
 
 
+def assert_json_lines(output: bytes | str) -> list[dict[str, object]]:
+    """Every line of a process's output parsed; a line that is not a JSON object fails."""
+    text = output.decode() if isinstance(output, bytes) else output
+    events = []
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"not a JSON line: {line!r}") from None
+        assert isinstance(event, dict), line
+        events.append(event)
+    assert events, "the process wrote no log line at all"
+    return events
+
+
 def _wait_ready(port: int, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -93,8 +113,13 @@ def test_transformer_process_dead_letters_an_unmapped_flow_and_drains_on_sigterm
             assert probe.wait_depth(dlq, 1) == 1
             metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
             assert 'outcome="dead_lettered"' in metrics
+            assert "casebridge_build_info{" in metrics
+            assert 'service="transformer"' in metrics
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(20) == 0
+            assert proc.stdout is not None
+            events = assert_json_lines(proc.stdout.read())
+            assert {"service_running", "service_stopped"} <= {e["event"] for e in events}
         [dead] = probe.drain(dlq)
         assert "no mapping for flow 'zz'" in dead.headers[h.DEAD_ERROR_MESSAGE]
     finally:
@@ -109,7 +134,33 @@ def test_loader_with_an_unknown_target_exits_2_and_names_the_installed_ones(
         [sys.executable, "-m", "loader"], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
-    assert "LOADER_TARGET='nosuch' is not an installed target" in result.stderr
+    [event] = assert_json_lines(result.stderr + result.stdout)
+    assert "LOADER_TARGET='nosuch' is not an installed target" in str(event["reason"])
+
+
+def test_inbox_process_logs_uvicorn_and_alembic_lines_as_json(rabbitmq_url, unique_prefix):
+    port = _free_port()
+    env = _env(
+        rabbitmq_url,
+        unique_prefix,
+        port,
+        INBOX_HOST="127.0.0.1",
+        INBOX_PORT="0",
+        CONTROL_DATABASE_URL=os.environ["DATABASE_URL"],
+    )
+    try:
+        with _service([sys.executable, "-m", "inbox"], env) as proc:
+            _wait_ready(port)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(20) == 0
+            assert proc.stdout is not None
+            events = assert_json_lines(proc.stdout.read())
+    finally:
+        AmqpProbe(rabbitmq_url).delete(build_topology(unique_prefix))
+    loggers = {e.get("logger") for e in events}
+    assert "alembic.runtime.migration" in loggers  # the control store's migration check
+    assert any(str(name).startswith("uvicorn") for name in loggers)
+    assert all(e["service"] == "inbox" for e in events)
 
 
 def test_fetchers_once_publish_the_simulated_records_and_exit_zero(
@@ -145,6 +196,7 @@ def test_fetchers_once_publish_the_simulated_records_and_exit_zero(
                     timeout=90,
                 )
                 assert result.returncode == 0, result.stderr[-2000:]
+                assert_json_lines(result.stderr + result.stdout)
 
             published = 0
             for module in runs:

@@ -1,9 +1,12 @@
 """Each service that cannot start says why in one line and exits 2 (configuration: fix a
 setting) or 3 (something it needs is unreachable), without a traceback; `LOG_LEVEL=DEBUG` keeps
-the traceback. The services run as the real entry points, in child processes."""
+the traceback. The services run as the real entry points, in child processes, with
+`LOG_FORMAT=json`: every line they write (theirs, pika's, alembic's...) is one JSON object, the
+failure included."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -49,12 +52,30 @@ def refused_with(
     output = result.stderr + result.stdout
     assert "Traceback" not in output, output[-3000:]
     assert result.returncode == status, output[-3000:]
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"{service}: "), output[-3000:]
-    assert sum(line.startswith(f"{service}: ") for line in result.stderr.splitlines()) == 1
+    events = json_lines(output)
+    failures = [e for e in events if e["event"] == "exited_on_error"]
+    assert len(failures) == 1, output[-3000:]
+    [failure] = failures
+    assert failure == events[-1]
+    assert failure["service"] == service
+    assert failure["exit_status"] == status
+    assert failure["level"] == "error"
     for fragment in fragments:
-        assert fragment in last
-    return last
+        assert fragment in failure["reason"]
+    return str(failure["reason"])
+
+
+def json_lines(output: str) -> list[dict[str, object]]:
+    """Every line of `output`, each of which must be one JSON object."""
+    events = []
+    for line in output.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"not a JSON line: {line!r}\n{output[-3000:]}") from None
+        assert isinstance(event, dict), line
+        events.append(event)
+    return events
 
 
 @pytest.fixture
@@ -136,5 +157,6 @@ def test_missing_oscar_credentials(broker: dict[str, str]) -> None:
 def test_log_level_debug_keeps_the_traceback() -> None:
     url = f"amqp://guest:guest@127.0.0.1:{_closed_port()}/%2F"
     result = start("transformer", RABBITMQ_URL=url, LOG_LEVEL="DEBUG")
-    assert result.returncode != 0
-    assert "Traceback" in result.stderr
+    assert result.returncode == UNREACHABLE
+    [failure] = [e for e in json_lines(result.stderr + result.stdout) if "exception" in e]
+    assert "Traceback" in str(failure["exception"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from casebridge.clients import OscarClient
@@ -191,3 +193,31 @@ async def test_cursor_is_not_advanced_when_a_publish_fails(harness: Harness) -> 
     cursor = await harness.store.get_cursor(CURSOR)
     assert cursor is not None
     assert cursor.value == "2026-03-10T23:25:00+00:00"  # pass start minus the 5 min overlap
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_a_pass_reports_its_time_records_and_cursor_lag(harness: Harness) -> None:
+    flow = {"flow": "c0+c2"}
+    passes = _sample("casebridge_fetch_pass_seconds_count", **flow, outcome="ok")
+    failed = _sample("casebridge_fetch_pass_seconds_count", **flow, outcome="failed")
+    fetched = _sample("casebridge_fetch_records_total", **flow, stage="fetched")
+    published = _sample("casebridge_fetch_records_total", **flow, stage="published")
+    harness.transport.fail = True
+    with pytest.raises(PublishNotConfirmed):
+        await harness.service.fetch_pass()
+    assert _sample("casebridge_fetch_pass_seconds_count", **flow, outcome="failed") == failed + 1
+    harness.transport.fail = False
+    before = time.time()
+    assert await harness.service.fetch_pass() == 10
+
+    assert _sample("casebridge_fetch_pass_seconds_count", **flow, outcome="ok") == passes + 1
+    assert _sample("casebridge_fetch_records_total", **flow, stage="fetched") == fetched + 10
+    assert _sample("casebridge_fetch_records_total", **flow, stage="published") == published + 10
+    last = _sample("casebridge_fetch_last_success_timestamp_seconds", **flow)
+    assert before <= last <= time.time()
+    # The cursor is the pass start (the injected clock) minus the overlap.
+    lag = _sample("casebridge_fetch_cursor_lag_seconds", cursor=CURSOR)
+    assert lag == pytest.approx(time.time() - at(23, 25, 0).timestamp(), abs=5)

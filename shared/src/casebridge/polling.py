@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import structlog
@@ -18,11 +18,16 @@ from croniter import croniter
 from pydantic import Field
 
 from casebridge.errors import ConfigurationProblem, TransientError
+from casebridge.fetch_metrics import FetchMetrics
 from casebridge.settings import CasebridgeSettings
 from casebridge.topology import Topology
 from casebridge.transport import Transport
 
 log = structlog.get_logger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class PollingSettings(CasebridgeSettings):
@@ -72,6 +77,15 @@ class Cron:
         """Seconds until the next fire time."""
         upcoming: datetime = croniter(self.expression, now.astimezone(UTC)).get_next(datetime)
         return max(0.0, (upcoming - now).total_seconds())
+
+
+def interval_of(schedule: Schedule, now: datetime) -> float:
+    """Seconds between two passes of `schedule` from `now` (a cron: between its next two fires)."""
+    if isinstance(schedule, EverySeconds):
+        return schedule.interval_s
+    first = schedule.delay_s(now)
+    later = now + timedelta(seconds=first + 1)
+    return schedule.delay_s(later) + 1
 
 
 def schedule_from(settings: PollingSettings) -> Schedule:
@@ -138,7 +152,8 @@ class PollingService:
     """A fetcher as `run_service` drives it: connect and declare, then passes on a schedule.
 
     `fetch_pass` is the fetcher's own work (its queries, cursors and publishing);
-    `close_resources` releases what the fetcher opened (HTTP client, control store).
+    `close_resources` releases what the fetcher opened (HTTP client, control store); `flows`
+    label the fetch metrics (casebridge.fetch_metrics) the schedule starts.
     """
 
     transport: Transport
@@ -146,6 +161,7 @@ class PollingService:
     fetch_pass: Callable[[], Awaitable[int]]
     schedule: Schedule
     close_resources: Callable[[], Awaitable[None]] | None = None
+    flows: Sequence[str] = ()
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _loop_task: asyncio.Task[None] | None = field(default=None, init=False)
     _declared: bool = field(default=False, init=False)
@@ -168,6 +184,7 @@ class PollingService:
     async def start(self) -> None:
         """Connect and start the scheduled passes in the background."""
         await self.connect()
+        FetchMetrics.for_registry().scheduled(self.flows, interval_of(self.schedule, _utc_now()))
         self._loop_task = asyncio.get_running_loop().create_task(
             run_on_schedule(self.fetch_pass, self.schedule, self.stopping)
         )

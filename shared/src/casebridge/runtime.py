@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from casebridge.build_info import publish_build_info
 from casebridge.health import HealthServer
 from casebridge.settings import HealthSettings
 
@@ -22,12 +23,16 @@ async def run_service(
     ready: Callable[[], bool],
     health: HealthSettings,
     stop_event: asyncio.Event | None = None,
+    service: str | None = None,
 ) -> None:
     """Start, serve until SIGTERM/SIGINT (or `stop_event`), then stop gracefully.
 
     `stop` must finish or return in-flight messages; this function returns normally so the
-    process exits 0 after a clean drain.
+    process exits 0 after a clean drain. `service` (its distribution name) labels
+    `casebridge_build_info`.
     """
+    if service is not None:
+        publish_build_info(service)
     stopping = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -17,7 +17,8 @@ class ConsumingService:
     """Transport, topology and consumers of one service, with optional start/stop hooks.
 
     `on_start` runs after the broker is reachable and before consuming (e.g. open an HTTP
-    session); `on_stop` runs after the consumers drained (e.g. close it).
+    session); `on_stop` runs after the consumers drained (e.g. close it). `ready_checks` are the
+    service's own conditions for `/readyz` (a loader: its target's breaker is closed).
     """
 
     transport: Transport
@@ -25,6 +26,7 @@ class ConsumingService:
     consumers: Sequence[Consumer]
     on_start: Sequence[Hook] = field(default_factory=tuple)
     on_stop: Sequence[Hook] = field(default_factory=tuple)
+    ready_checks: Sequence[Callable[[], bool]] = field(default_factory=tuple)
     _consuming: bool = field(default=False, init=False)
 
     async def start(self) -> None:
@@ -47,5 +49,10 @@ class ConsumingService:
         await self.transport.close()
 
     def ready(self) -> bool:
-        """Ready once the topology is declared and consumers run, while the broker is up."""
-        return self._consuming and self.transport.is_ready
+        """Ready once the topology is declared and consumers run, while the broker is up and
+        every `ready_checks` holds."""
+        return (
+            self._consuming
+            and self.transport.is_ready
+            and all(check() for check in self.ready_checks)
+        )

@@ -13,11 +13,16 @@ control store, simulator or target down: retrying later may help); 1 any other r
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
+import traceback
 import urllib.parse
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, NoReturn
+
+from casebridge.logs import json_from_environment
 
 CONFIG = 2
 UNREACHABLE = 3
@@ -44,18 +49,43 @@ def run_main(program: str, body: Callable[[], Any], *, debug: bool | None = None
     show_traceback = debug_wanted() if debug is None else debug
     try:
         result = body()
-    except SystemExit:
+    except SystemExit as exc:
+        if isinstance(exc.code, str) and json_from_environment():
+            _say(program, exc.code.removeprefix(f"{program}: "), REFUSED)
+            sys.exit(REFUSED)
         raise
     except KeyboardInterrupt:
-        print(f"{program}: interrupted", file=sys.stderr)
+        _say(program, "interrupted", 130)
         sys.exit(130)
     except BaseException as exc:
         known = describe(exc)
         if known is None or show_traceback:
-            raise
-        print(f"{program}: {known.message}", file=sys.stderr)
+            if not json_from_environment():
+                raise
+            # Still one JSON line: the traceback is a field, as structlog renders exceptions.
+            _say(program, _first_line(exc), REFUSED, "".join(traceback.format_exception(exc)))
+            sys.exit(known.status if known is not None else REFUSED)
+        _say(program, known.message, known.status)
         sys.exit(known.status)
     sys.exit(int(result or 0))
+
+
+def _say(program: str, message: str, status: int, exception: str | None = None) -> None:
+    """`<program>: <message>` on stderr; one JSON object instead under `LOG_FORMAT=json`."""
+    if not json_from_environment():
+        print(f"{program}: {message}", file=sys.stderr)
+        return
+    event: dict[str, object] = {
+        "event": "interrupted" if status == 130 else "exited_on_error",
+        "service": program,
+        "reason": message,
+        "exit_status": status,
+        "level": "warning" if status == 130 else "error",
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if exception is not None:
+        event["exception"] = exception
+    print(json.dumps(event), file=sys.stderr)
 
 
 def describe(exc: BaseException) -> StartupError | None:
@@ -193,8 +223,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def exit_with(program: str, error: StartupError) -> NoReturn:
-    """Print `error` as one line and exit with its status."""
-    print(f"{program}: {error.message}", file=sys.stderr)
+    """Print `error` as one line (JSON under `LOG_FORMAT=json`) and exit with its status."""
+    _say(program, error.message, error.status)
     sys.exit(error.status)
 
 

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from casebridge.clients import OscarClient
 from casebridge.control import ControlStore, open_control_store
+from casebridge.fetch_metrics import FetchMetrics
 from casebridge.polling import PollingService, schedule_from
 from casebridge.publishing import MessagePublisher
 from casebridge.transport import Transport
 from casebridge.transports import build_transport, topology_from
-from fetcher_oscar.clients_feed import ClientsFetch, utc_now
+from fetcher_oscar.clients_feed import METRICS_FLOW, ClientsFetch, utc_now
 from fetcher_oscar.config import Settings
 
 
@@ -43,7 +44,8 @@ def bootstrap(
     return PollingService(
         transport=transport,
         topology=topology,
-        fetch_pass=feed.run,
+        fetch_pass=lambda: FetchMetrics.for_registry().measure_pass(METRICS_FLOW, feed.run),
         schedule=schedule_from(settings),
         close_resources=feed.close,
+        flows=(METRICS_FLOW,),
     )

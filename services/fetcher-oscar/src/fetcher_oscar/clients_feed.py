@@ -18,6 +18,7 @@ import structlog
 
 from casebridge.clients import OscarClient
 from casebridge.control import ControlStore
+from casebridge.fetch_metrics import FetchMetrics
 from casebridge.messages import RawRecord, SourceRef
 from casebridge.publishing import MessagePublisher
 
@@ -28,6 +29,8 @@ STAGE = "fetcher-oscar"
 PRODUCER = "fetcher-oscar"
 #: One raw record per client per flow; the transformer decides eligibility (C0: linked only).
 FLOWS = ("c2", "c0")
+#: The `flow` label of this query's fetch metrics: one pass feeds both flows.
+METRICS_FLOW = "c0+c2"
 
 
 def utc_now() -> datetime:
@@ -77,8 +80,11 @@ class ClientsFetch:
         store = await self.store()
         started = self._clock()  # before the request: changes during it are re-read next time
         stored = await store.get_cursor(CURSOR)
+        if stored is not None:
+            FetchMetrics.for_registry().cursor_at(CURSOR, stored.value)
         since = cursor_day(stored.value if stored is not None else self._start_date)
         items = await self._client.list_clients(since_date=since)
+        FetchMetrics.for_registry().fetched(METRICS_FLOW, len(items))
         records = list(self._records(items))
         published = 0
         for batch in _chunks(records, self._chunk):
@@ -89,6 +95,7 @@ class ClientsFetch:
                 await store.remember(STAGE, [r.message_id for r in fresh])
                 published += len(fresh)
         await store.set_cursor(CURSOR, (started - self._overlap).isoformat())
+        FetchMetrics.for_registry().cursor_at(CURSOR, started - self._overlap)
         log.info(
             "oscar_clients_pass",
             cursor=CURSOR,

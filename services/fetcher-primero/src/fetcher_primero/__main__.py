@@ -38,7 +38,13 @@ def _main() -> None:
         asyncio.run(service.run_once())
         return
     asyncio.run(
-        run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
+        run_service(
+            start=service.start,
+            stop=service.stop,
+            ready=service.ready,
+            health=settings,
+            service="fetcher-primero",
+        )
     )
 
 

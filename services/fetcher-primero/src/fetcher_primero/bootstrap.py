@@ -94,4 +94,5 @@ def bootstrap(
         fetch_pass=run_all(queries, opener),
         schedule=schedule_from(settings),
         close_resources=close_all(queries),
+        flows=[flow for flow, _ in queries],
     )

@@ -20,6 +20,7 @@ import structlog
 
 from casebridge.clients import PrimeroClient
 from casebridge.control import ControlStore
+from casebridge.fetch_metrics import FetchMetrics
 from casebridge.messages import RawRecord, SourceRef
 from casebridge.publishing import MessagePublisher
 from casebridge.transport import Outgoing
@@ -94,6 +95,8 @@ class C1CasesFetch:
         """
         store = await self.store()
         stored = await store.get_cursor(CURSOR)
+        if stored is not None:
+            FetchMetrics.for_registry().cursor_at(CURSOR, stored.value)
         mark = await store.get_cursor(PUBLISHED_THROUGH)
         # A store from before the mark existed: the cursor is what was published through.
         known = [parse_primero_time(c.value) for c in (stored, mark) if c is not None]
@@ -134,6 +137,7 @@ class C1CasesFetch:
         in_flight: set[str] = set()
         try:
             async for page in self._client.iter_case_pages(params, per=self._per):
+                FetchMetrics.for_registry().fetched(FLOW, len(page.records))
                 for case in page.records:
                     before = versions.setdefault(str(case.get("id")), case.get("last_updated_at"))
                     moved = moved or before != case.get("last_updated_at")
@@ -217,6 +221,7 @@ class C1CasesFetch:
         if stored is not None and parse_primero_time(stored.value) >= newest:
             return
         await store.set_cursor(CURSOR, primero_time(newest))
+        FetchMetrics.for_registry().cursor_at(CURSOR, newest)
 
     async def _with_referrals(
         self, case: dict[str, Any], updated: datetime | None, produced_at: datetime

@@ -51,6 +51,7 @@ from casebridge.clients import PrimeroClient
 from casebridge.clients.primero import CasePage
 from casebridge.clients.primero_filters import check_records
 from casebridge.control import ControlStore
+from casebridge.fetch_metrics import FetchMetrics
 from casebridge.messages import RawRecord, SourceRef
 from casebridge.publishing import MessagePublisher
 from casebridge.transport import Outgoing
@@ -172,6 +173,8 @@ class O1CasesFetch:
         covered: list[tuple[Mapping[str, str], datetime]],
     ) -> _QueryState:
         stored = await store.get_cursor(query.cursor)
+        if stored is not None:
+            FetchMetrics.for_registry().cursor_at(query.cursor, stored.value)
         cursor_at = parse_primero_time(stored.value) if stored is not None else None
         if self._full:
             since = self._start_cursor
@@ -222,6 +225,7 @@ class O1CasesFetch:
         try:
             async for page in _one_page_ahead(self._client.iter_case_pages(params, per=self._per)):
                 records = page.records
+                FetchMetrics.for_registry().fetched(FLOW, len(records))
                 del page
                 # A role that cannot read `type_of_case` (say) gets every case for query A:
                 # stop before publishing any of them (a configuration problem, see passes).
@@ -320,6 +324,7 @@ class O1CasesFetch:
                 await store.remember(STAGE, tail)
         if page.newest is not None and (state.cursor_at is None or page.newest > state.cursor_at):
             await store.set_cursor(state.query.cursor, primero_time(page.newest))
+            FetchMetrics.for_registry().cursor_at(state.query.cursor, page.newest)
             state.cursor_at = page.newest
         if page.outgoing:
             log.info(

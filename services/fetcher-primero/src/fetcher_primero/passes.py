@@ -21,6 +21,7 @@ import structlog
 from casebridge.clients import FilterIgnored, HttpStatusError
 from casebridge.control import ControlStore
 from casebridge.errors import ConfigurationProblem
+from casebridge.fetch_metrics import FetchMetrics
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +60,7 @@ def run_all(
 ) -> Callable[[], Awaitable[int]]:
     """One fetch pass over every `(flow, query)`, in order."""
     cleared: set[str] = set()
+    metrics = FetchMetrics.for_registry()
 
     async def fetch_pass() -> int:
         published = 0
@@ -66,7 +68,7 @@ def run_all(
         for flow, query in queries:
             source = f"{STAGE}:{flow}"
             try:
-                published += await query.run()
+                published += await metrics.measure_pass(flow, query.run)
             except Exception as exc:
                 reason = configuration_reason(exc)
                 if reason is None:

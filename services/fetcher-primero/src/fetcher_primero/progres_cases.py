@@ -25,6 +25,7 @@ import structlog
 
 from casebridge.clients import PrimeroClient
 from casebridge.control import ControlStore
+from casebridge.fetch_metrics import FetchMetrics
 from casebridge.messages import RawRecord
 from casebridge.publishing import MessagePublisher
 from fetcher_primero.case_record import case_record
@@ -91,11 +92,14 @@ class ProgresCasesFetch:
             self._store = await self._open_store()
         store = self._store
         stored = await store.get_cursor(self.cursor)
+        if stored is not None:
+            FetchMetrics.for_registry().cursor_at(self.cursor, stored.value)
         since = query_from(stored.value if stored else self._start_cursor, self._overlap_s)
         params = {"last_updated_at": f"{since}..", "order_by": "last_updated_at", "order": "asc"}
         self._users = None  # re-read once per pass (owners and contacts change)
         published = 0
         async for page in self._client.iter_case_pages(params, per=self._per):
+            FetchMetrics.for_registry().fetched(self.flow, len(page.records))
             published += await self._publish_page(store, page.records)
             await self._advance(store, page.records)
         log.info("progres_cases_pass", flow=self.flow, since=since, published=published)
@@ -146,6 +150,7 @@ class ProgresCasesFetch:
         newest: datetime = max(stamps)
         if stored is None or parse_primero_time(stored.value) < newest:
             await store.set_cursor(self.cursor, primero_time(newest))
+            FetchMetrics.for_registry().cursor_at(self.cursor, newest)
 
     def _record(self, case: dict[str, Any]) -> RawRecord:
         return case_record(case, flow=self.flow, query=self.cursor)

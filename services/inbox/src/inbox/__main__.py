@@ -32,7 +32,13 @@ def _main() -> None:
             log.warning("inbox_key_unset", variable=name, effect="every call is refused with 401")
     service = bootstrap(settings)
     asyncio.run(
-        run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
+        run_service(
+            start=service.start,
+            stop=service.stop,
+            ready=service.ready,
+            health=settings,
+            service="inbox",
+        )
     )
 
 

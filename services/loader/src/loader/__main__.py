@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 
 from casebridge.logs import configure_logging
 from casebridge.runtime import run_service, tune_gc
-from casebridge.startup import check_settings, run_main
+from casebridge.startup import CONFIG, StartupError, check_settings, exit_with, run_main
 from loader.bootstrap import bootstrap
 from loader.config import Settings
 from loader.target import UnknownTarget, find_target
@@ -26,15 +25,20 @@ def _main() -> None:
     try:
         find_target(settings.loader_target)  # fail fast, before opening anything
     except UnknownTarget as exc:
-        print(f"loader: {exc}", file=sys.stderr)
-        sys.exit(2)
+        exit_with("loader", StartupError(str(exc), CONFIG))
     tune_gc()
     asyncio.run(_run(settings))
 
 
 async def _run(settings: Settings) -> None:
     service = await bootstrap(settings)
-    await run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
+    await run_service(
+        start=service.start,
+        stop=service.stop,
+        ready=service.ready,
+        health=settings,
+        service="loader",
+    )
 
 
 if __name__ == "__main__":

@@ -65,6 +65,13 @@ async def bootstrap(
         prefetch=getattr(target, "prefetch", None) or min(settings.prefetch, settings.concurrency),
         max_attempts=settings.max_attempts,
     )
+    # A target with a breaker (not ona) is not ready while the breaker is not closed.
+    target_ready = getattr(target, "ready", None)
     return ConsumingService(
-        transport, topology, [consumer], on_start=[target.start], on_stop=on_stop
+        transport,
+        topology,
+        [consumer],
+        on_start=[target.start],
+        on_stop=on_stop,
+        ready_checks=[target_ready] if callable(target_ready) else [],
     )

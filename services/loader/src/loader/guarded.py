@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -52,7 +53,8 @@ from casebridge.errors import (
 from casebridge.intents import loader_stage
 from casebridge.messages import UpsertCommand
 from loader import write_metrics
-from loader.breaker import BreakerChange, CircuitBreaker
+from loader.breaker import BreakerChange, BreakerState, CircuitBreaker
+from loader.breaker_metrics import BreakerMetrics
 from loader.errors import DependencyPending
 from loader.idempotency import ProcessedCommands
 from loader.keyed_locks import KeyedLocks
@@ -92,6 +94,7 @@ class GuardedTarget:
         self.versions = StaleWriteGuard(store, writer.name)
         self._locks = KeyedLocks()
         self.metrics = WriteMetrics.for_registry()
+        BreakerMetrics.for_registry().watch(breaker)
         #: Targets the writer's follow-ups go to (declared by the loader's composition root).
         self.follow_up_targets: tuple[str, ...] = tuple(getattr(writer, "follow_up_targets", ()))
         self._publish: Callable[[Sequence[UpsertCommand]], Awaitable[None]] | None = None
@@ -99,6 +102,11 @@ class GuardedTarget:
     def use_publisher(self, publish: Callable[[Sequence[UpsertCommand]], Awaitable[None]]) -> None:
         """How follow-up commands are published (the composition root's confirmed publisher)."""
         self._publish = publish
+
+    def ready(self) -> bool:
+        """Ready while the breaker is closed: open or half-open, the loader is alive (its
+        consumer parks messages and `/healthz` answers) but cannot deliver to its target."""
+        return self.breaker.state is BreakerState.CLOSED
 
     async def start(self) -> None:
         """Open the writer's sessions; record this process's breaker as it starts (closed)."""
@@ -178,7 +186,7 @@ class GuardedTarget:
     async def _write_through_breaker(self, command: UpsertCommand, interrupted: bool) -> Written:
         self.breaker.check()
         try:
-            written = await self._send(command, interrupted)
+            written = await self._timed_send(command, interrupted)
         except TargetUnavailable:
             self.breaker.abandon()
             raise
@@ -207,6 +215,22 @@ class GuardedTarget:
             raise
         self.breaker.record_success()
         return written
+
+    async def _timed_send(self, command: UpsertCommand, interrupted: bool) -> Written:
+        """`_send`, its time at the target recorded by outcome (see `write_metrics`)."""
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            written = await self._send(command, interrupted)
+            outcome = "ok"
+            return written
+        except BaseException as exc:
+            outcome = _request_outcome(exc)
+            raise
+        finally:
+            self.metrics.observe_target(
+                self.name, command.operation, outcome, time.monotonic() - started
+            )
 
     async def _send(self, command: UpsertCommand, interrupted: bool) -> Written:
         """The write, behind an intent when it repeats a side effect (module docstring, 4)."""
@@ -251,3 +275,18 @@ def _write_outcome(command: UpsertCommand, applied: datetime | None, written: Wr
         if held == mine:
             return write_metrics.REPEATED
     return write_metrics.WRITTEN
+
+
+def _request_outcome(exc: BaseException) -> str:
+    """How the target answered a write that raised `exc` (write_metrics' outcome labels)."""
+    if isinstance(exc, Superseded):
+        return "superseded"
+    if isinstance(exc, DependencyPending):
+        return "pending"
+    if isinstance(exc, ConfigurationError):
+        return "refused_deployment"
+    if isinstance(exc, PermanentError):
+        return "refused"
+    if isinstance(exc, TransientError):
+        return "transient"
+    return "error"

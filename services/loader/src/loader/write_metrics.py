@@ -7,6 +7,12 @@ read to tell a first write from a repeat.
   but counted, so "effectively once" can be checked rather than assumed;
 - `reconciled`: an interrupted once-only write the target was found to hold (not sent again);
 - `superseded`: not sent (already applied, or older than what the target holds).
+
+`casebridge_loader_target_seconds{target, operation, outcome}` is the time one command's write
+took at the target (all its requests), by how the target answered: `ok`, `superseded` (it
+already held the effect), `pending` (a dependency is not there yet), `refused` (a permanent
+refusal), `refused_deployment` (credentials or certificate), `transient` (5xx, 429, timeout,
+no connection), `error` (anything else).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import weakref
 from typing import Any, ClassVar
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 WRITTEN = "written"
 REPEATED = "repeated"
@@ -37,7 +43,15 @@ class WriteMetrics:
             ["target", "operation", "outcome"],
             registry=registry,
         )
+        self.target_seconds = Histogram(
+            "casebridge_loader_target_seconds",
+            "Time one command's write took at the target, by target, operation and outcome.",
+            ["target", "operation", "outcome"],
+            registry=registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
         self._children: dict[tuple[str, str, str], Any] = {}
+        self._latency_children: dict[tuple[str, str, str], Any] = {}
 
     @classmethod
     def for_registry(cls, registry: CollectorRegistry = REGISTRY) -> WriteMetrics:
@@ -46,6 +60,14 @@ class WriteMetrics:
         if found is None:
             found = cls._by_registry[registry] = cls(registry)
         return found
+
+    def observe_target(self, target: str, operation: str, outcome: str, seconds: float) -> None:
+        """Record how long one write took at the target, and how it ended."""
+        key = (target, operation, outcome)
+        child = self._latency_children.get(key)
+        if child is None:
+            child = self._latency_children[key] = self.target_seconds.labels(*key)
+        child.observe(seconds)
 
     def count(self, target: str, operation: str, outcome: str) -> None:
         key = (target, operation, outcome)

@@ -47,7 +47,13 @@ def _main() -> None:
     service = bootstrap(settings, tables=tables, progres_tables=progres, ona_tables=ona)
     tune_gc()
     asyncio.run(
-        run_service(start=service.start, stop=service.stop, ready=service.ready, health=settings)
+        run_service(
+            start=service.start,
+            stop=service.stop,
+            ready=service.ready,
+            health=settings,
+            service="transformer",
+        )
     )
 
 
