@@ -188,6 +188,9 @@ async def test_the_log_carries_no_child_data(tmp_path: Path) -> None:
     # names of the reference samples and of generated children never appear
     for name in ("Tikwiza", "Alfred", "Sophea", "Nyakim", 'date_of_birth": "20'):
         assert name not in log
+    # every line is JSON, the standard library's (alembic, uvicorn, httpx) included
+    for line in log.splitlines():
+        json.loads(line)
 
 
 def test_environment_switches_the_infrastructure() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 
+from casebridge.logs import stdlib_handler
 from casebridge.redaction import Redactor
 
 
@@ -38,9 +39,9 @@ def logging_to(path: Path, level: str, *, sensitive: Iterable[str] = ()) -> Iter
             # Not cached: loggers must follow this configuration and the reset after it.
             cache_logger_on_first_use=False,
         )
-        handler = logging.StreamHandler(stream)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        root.handlers = [handler]
+        # Standard-library records (alembic, uvicorn, aiohttp, httpx) as JSON lines too, with
+        # the same redaction: every line of the file parses.
+        root.handlers = [stdlib_handler(stream, redactor=Redactor(sensitive))]
         root.setLevel(max(numeric, logging.INFO))
         logging.getLogger("pika").setLevel(logging.WARNING)
         try:
