@@ -17,6 +17,7 @@ from casebridge.ids import new_id
 from casebridge.messages import UpsertCommand
 from casebridge.testing.builders import a_raw_record, an_upsert_command
 from loader.breaker import BreakerState, CircuitBreaker
+from loader.errors import NotSent
 from loader.guarded import GuardedTarget
 from loader.rate_limit import TokenBucket
 from loader.writer import Written
@@ -500,3 +501,16 @@ async def test_a_repeat_of_an_idempotent_write_is_counted_as_such(target, writer
     assert _writes("written") - before["written"] == 1
     assert _writes("repeated") - before["repeated"] == 1
     assert _writes("superseded") - before["superseded"] == 1
+
+
+async def test_a_refusal_before_any_request_drops_the_intent(writer, store, clock):
+    target = GuardedTarget(writer, store, CircuitBreaker("oscar", clock=clock))
+    writer.errors = [NotSent("OSCaR would create nothing: child g1 has no client in tpo")]
+    cmd = referral()
+    with pytest.raises(NotSent) as refused:
+        await target.apply(cmd)
+    assert "--resend" not in " ".join(getattr(refused.value, "__notes__", []))
+    assert await store.seen("loader-oscar", [target.processed.intent_id(cmd)]) == set()
+    await target.apply(cmd)  # replayed after the NGO opened the child: sent, nothing asked
+    assert writer.reconciled == []
+    assert len(writer.writes) == 1

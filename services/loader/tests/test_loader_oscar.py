@@ -267,7 +267,7 @@ async def test_a_known_child_without_a_client_in_the_organisation_is_dead_letter
     await loader.send(upsert_command(known_child_referral("tpo")))
     await wait_for(lambda: loader.finished() == 1)
     [dead] = loader.dead_letters()
-    assert dead.error_class == "PermanentError"
+    assert dead.error_class == "NotSent"  # refused before any request: no intent kept
     assert dead.error_message.startswith(
         f"OSCaR would create nothing: child {KNOWN_CLIENT} (case 8c1f5e2a-7d3b-4a9c-b6e0-"
         "1f2a3b4c5d6e) has no client in organisation tpo"

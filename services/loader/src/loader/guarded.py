@@ -55,7 +55,7 @@ from casebridge.messages import UpsertCommand
 from loader import write_metrics
 from loader.breaker import BreakerChange, BreakerState, CircuitBreaker
 from loader.breaker_metrics import BreakerMetrics
-from loader.errors import DependencyPending
+from loader.errors import DependencyPending, NotSent
 from loader.idempotency import ProcessedCommands
 from loader.keyed_locks import KeyedLocks
 from loader.keys import key_text
@@ -252,7 +252,7 @@ class GuardedTarget:
         except Superseded:
             raise
         except Exception as exc:
-            if self.writer.left_nothing(command, exc):
+            if isinstance(exc, NotSent) or self.writer.left_nothing(command, exc):
                 await self.processed.drop_intent(command)
             elif isinstance(exc, PermanentError) and not isinstance(exc, ConfigurationError):
                 # Dead-lettered with its intent kept: a plain replay would be refused as

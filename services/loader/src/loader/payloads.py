@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from casebridge.errors import PermanentError
 from casebridge.messages import UpsertCommand
+from loader.errors import NotSent
 
 
 def body_part(command: UpsertCommand, name: str, kind: type = dict) -> Any:
     """`payload[name]`, which must be a `kind` (dict or list)."""
     value = command.payload.get(name)
     if not isinstance(value, kind):
-        raise PermanentError(
+        raise NotSent(
             f"{command.target} {command.operation} payload needs a {kind.__name__} '{name}'"
         )
     return value
@@ -22,13 +22,11 @@ def key_part(command: UpsertCommand, name: str) -> str:
     """`key[name]`, which must be non-empty."""
     value = command.key.get(name)
     if not value:
-        raise PermanentError(f"{command.target} {command.operation} key needs '{name}'")
+        raise NotSent(f"{command.target} {command.operation} key needs '{name}'")
     return value
 
 
-def unknown_operation(command: UpsertCommand, known: frozenset[str]) -> PermanentError:
+def unknown_operation(command: UpsertCommand, known: frozenset[str]) -> NotSent:
     """The refusal for an operation this target does not implement."""
     names = ", ".join(sorted(known))
-    return PermanentError(
-        f"{command.target} has no operation {command.operation!r}; known: {names}"
-    )
+    return NotSent(f"{command.target} has no operation {command.operation!r}; known: {names}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from casebridge.errors import PermanentError
+from loader.errors import NotSent
 
 #: Upsert field <- the feed item field that holds OSCaR's current value.
 FILLABLE = {
@@ -48,13 +48,13 @@ def is_known_child_referral(organization: Mapping[str, Any]) -> bool:
 def checked_known_child(
     organization: Mapping[str, Any], feed: Sequence[Mapping[str, Any]], case_ref: str
 ) -> dict[str, Any]:
-    """The body to send, blanks filled from OSCaR's own values; PermanentError when OSCaR
+    """The body to send, blanks filled from OSCaR's own values; NotSent when OSCaR
     would create nothing or refuse the client update after saving the referral."""
     global_id = str(organization["global_id"])
     tenant = str(organization.get("organization_name") or "")
     clients = [item for item in feed if item.get("global_id") == global_id]
     if not any(item.get("organization_name") == tenant for item in clients):
-        raise PermanentError(
+        raise NotSent(
             f"OSCaR would create nothing: child {global_id} (case {case_ref}) has no client in"
             f" organisation {tenant} (OSCaR answers 200 without creating the referral); not sent."
             f" Replay once {tenant} has opened the child in OSCaR, or refer to an organisation"
@@ -70,7 +70,7 @@ def checked_known_child(
         else:
             body.pop(field, None)
     if not _present(body.get("gender")):
-        raise PermanentError(
+        raise NotSent(
             f"OSCaR requires a gender for child {global_id} (case {case_ref}) and neither the case"
             " nor OSCaR has one; not sent (OSCaR would save the referral, then refuse, and a"
             " replay would duplicate it). Set the sex in Primero and replay"
