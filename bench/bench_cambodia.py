@@ -67,6 +67,7 @@ from casebridge.testing.amqp_probe import AmqpProbe
 from casebridge.topology import build_topology, loader_queue, transformer_queue
 from loader.targets.oscar import OscarSettings, oscar_budget
 from loader.targets.oscar_known_child import is_known_child_referral
+from oscar_sim.seeds import client_seeds
 from primero_sim.generate import generate
 from transformer.cambodia import load_tables, map_c1
 from transformer.mapping_gap import PartlyMapped
@@ -150,31 +151,7 @@ def expected_work(cases: int, seed: int) -> tuple[dict[str, int], list[dict[str,
                 key = (decision["client_global_id"], "cif")
                 client = clients.setdefault(key, {"given_name": "A", "family_name": "B"})
                 client.setdefault("_referrals", []).append(decision["referral_id"])
-    seeds = []
-    for (global_id, organization), body in clients.items():
-        services = [
-            {
-                "uuid": f"00000000-0000-4000-8000-{referral_id:012d}",
-                "name": "Generalist social work / case work",
-                "referral_id": referral_id,
-                "referral_status": "Referred",
-            }
-            for referral_id in body.get("_referrals", ())
-        ]
-        seeds.append(
-            {
-                "global_id": global_id,
-                "given_name": body.get("given_name") or "A",
-                "family_name": body.get("family_name") or "B",
-                "gender": body.get("gender") or "female",
-                "date_of_birth": body.get("date_of_birth") or "2015-01-01",
-                "organization_name": organization,
-                "services": services,
-            }
-        )
-    # OSCaR finds a child's referral statuses in its FIRST organisation (REAL-SYSTEMS.md): seed
-    # the clients holding referrals before the child's other clients.
-    seeds.sort(key=lambda seed: not seed["services"])
+    seeds = client_seeds(clients)
     figures = {"raw_records": len(data.cases), "transformer_gaps": gaps, **operations}
     figures["commands"] = sum(operations.values()) - operations["known_child_upserts"]
     return figures, seeds

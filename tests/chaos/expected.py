@@ -20,6 +20,7 @@ from typing import Any
 
 from casebridge.errors import PermanentError
 from casebridge.messages import RawRecord, SourceRef
+from oscar_sim.seeds import client_seeds
 from primero_sim.generate import generate
 from transformer.cambodia import load_tables, map_c1
 from transformer.mapping_gap import PartlyMapped
@@ -94,35 +95,5 @@ def expected_effects(cases: int, seed: int) -> Expected:
                     out.o1[str(command.key["case_id"])] = case_id
             except PermanentError:
                 out.o1_gaps.add(case_id)
-    out.oscar_seed = _oscar_seed(clients)
+    out.oscar_seed = client_seeds(clients)
     return out
-
-
-def _oscar_seed(clients: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
-    """The OSCaR clients the generated cases name by OSCaR id, with the referrals Primero
-    decided on; OSCaR finds a child's referral statuses in its first organisation, so the
-    clients holding referrals come first."""
-    seeds = []
-    for (global_id, organization), body in clients.items():
-        services = [
-            {
-                "uuid": f"00000000-0000-4000-8000-{referral_id:012d}",
-                "name": "Generalist social work / case work",
-                "referral_id": referral_id,
-                "referral_status": "Referred",
-            }
-            for referral_id in body.get("_referrals", ())
-        ]
-        seeds.append(
-            {
-                "global_id": global_id,
-                "given_name": "A",
-                "family_name": "B",
-                "gender": body.get("gender") or "female",
-                "date_of_birth": body.get("date_of_birth") or "2015-01-01",
-                "organization_name": organization,
-                "services": services,
-            }
-        )
-    seeds.sort(key=lambda seed: not seed["services"])
-    return seeds

@@ -38,7 +38,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -60,7 +60,7 @@ from loader.idempotency import ProcessedCommands
 from loader.keyed_locks import KeyedLocks
 from loader.keys import key_text
 from loader.lineage import LOADED, RECONCILED, SUPERSEDED, lineage_entry
-from loader.staleness import StaleWriteGuard
+from loader.staleness import StaleWriteGuard, aware
 from loader.write_metrics import WriteMetrics
 from loader.writer import Writer, Written
 
@@ -269,11 +269,8 @@ def _write_outcome(command: UpsertCommand, applied: datetime | None, written: Wr
     if written.reconciled:
         return write_metrics.RECONCILED
     version = command.source.updated_at
-    if version is not None and applied is not None:
-        held = applied if applied.tzinfo is not None else applied.replace(tzinfo=UTC)
-        mine = version if version.tzinfo is not None else version.replace(tzinfo=UTC)
-        if held == mine:
-            return write_metrics.REPEATED
+    if version is not None and applied is not None and aware(applied) == aware(version):
+        return write_metrics.REPEATED
     return write_metrics.WRITTEN
 
 

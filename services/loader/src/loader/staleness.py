@@ -9,6 +9,7 @@ without a source version (a source that exposes none, e.g. OSCaR clients) is not
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from casebridge.control import ControlStore
 from casebridge.errors import Superseded
@@ -39,10 +40,8 @@ class StaleWriteGuard:
         version = command.source.updated_at
         if version is None:
             return
-        if applied is not None and applied.tzinfo is None:
-            applied = applied.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-        if version.tzinfo is None:
-            version = version.replace(tzinfo=UTC)
+        applied = aware(applied)
+        version = aware(version)
         if applied is not None and version < applied:
             raise Superseded(
                 f"stale: source version {version.isoformat()} is older than the applied"
@@ -55,3 +54,14 @@ class StaleWriteGuard:
             await self._store.set_applied_version(
                 self._target, record_key(command), command.source.updated_at
             )
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+def aware(moment: datetime | None) -> datetime | None:
+    """`moment` as an aware UTC time: SQLite hands back naive UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
